@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The store: every SQL statement of the program lives behind this module
+ * (src/store/).  SQLite in WAL mode, foreign keys on, numbered migrations in
+ * src/store/migrations/NNNN_name.sql embedded at build time, schema version
+ * in PRAGMA user_version.
+ *
+ * Threading (DESIGN.md section 2): a struct bp_store is one SQLite connection
+ * and belongs to one thread.  The loop thread may hold a read-only store for
+ * short indexed reads.  All writes of the daemon go through the store writer:
+ * one thread owning the read-write connection, committing whatever requests
+ * have accumulated in one transaction (group commit), then completing them
+ * on the loop thread.  Command-line tools (migrate, roster import, staff add)
+ * open a read-write store directly; they never run beside the writer in the
+ * same process.
+ */
+#ifndef BP_STORE_H
+#define BP_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "bp/err.h"
+
+struct bp_store;
+
+struct bp_store_opts {
+    const char *path;
+    bool readonly;
+    bool sync_full;         /* PRAGMA synchronous = FULL (else NORMAL) */
+    int busy_timeout_ms;
+};
+
+/*
+ * Opens (creating when read-write) the database.  Sets WAL, foreign keys and
+ * the busy timeout.  Does not migrate.  *out is new: close with
+ * bp_store_close.  Errors: BP_ESTORE with detail in eb.
+ */
+BP_WUR int bp_store_open(const struct bp_store_opts *o, struct bp_store **out,
+                         struct bp_errbuf *eb);
+void bp_store_close(struct bp_store *s);   /* NULL-safe; finalises statements */
+
+/* Schema version of the open database (PRAGMA user_version). */
+BP_WUR int bp_store_schema_version(struct bp_store *s, int *out);
+/* Version the embedded migrations bring a database to. */
+int bp_store_schema_latest(void);
+/*
+ * Applies every embedded migration newer than the database, each in its own
+ * transaction that also bumps user_version.  A database newer than this
+ * program is refused with BP_ESCHEMA.  from/to may be NULL.
+ */
+BP_WUR int bp_store_migrate(struct bp_store *s, int *from, int *to,
+                            struct bp_errbuf *eb);
+
+/* Health check for /healthz: runs a trivial query.  0 when usable. */
+BP_WUR int bp_store_ping(struct bp_store *s);
+
+/* Transactions for command-line tools (BEGIN IMMEDIATE / COMMIT / ROLLBACK). */
+BP_WUR int bp_store_begin(struct bp_store *s);
+BP_WUR int bp_store_commit(struct bp_store *s);
+void bp_store_rollback(struct bp_store *s);
+
+/* ---------------------------------------------------------------------
+ * Store writer (group commit).
+ *
+ * A write request carries a function that runs on the writer thread with the
+ * read-write store, inside a transaction and its own SAVEPOINT: a request
+ * whose function fails (returns < 0) is rolled back alone and completes with
+ * that status, the others of the batch still commit.  After COMMIT succeeds
+ * every request of the batch is completed on the loop thread, in submission
+ * order, with status 0 or its own error.  If COMMIT itself fails, every
+ * request of the batch completes with BP_ESTORE.  Write functions are
+ * defined inside src/store/ (SQL never leaves the module).
+ * ------------------------------------------------------------------- */
+struct bp_store_writer;
+struct bp_store_wreq;
+
+typedef int (*bp_store_write_fn)(struct bp_store *s, void *arg);
+typedef void (*bp_store_done_cb)(struct bp_store_wreq *req, int status);
+
+struct bp_store_wreq {
+    bp_store_write_fn fn;     /* runs on the writer thread */
+    void *arg;                /* owned by the caller until done() */
+    bp_store_done_cb done;    /* runs on the loop thread, exactly once */
+    /* private */
+    struct bp_store_wreq *_next;
+    int _status;
+    uint64_t _submitted_ns;
+};
+
+struct bp_store_writer_opts {
+    struct bp_store_opts store;
+    int batch_max;            /* most requests per transaction */
+};
+
+/* Opens the read-write connection and starts the writer thread. */
+BP_WUR int bp_store_writer_start(uv_loop_t *loop,
+                                 const struct bp_store_writer_opts *o,
+                                 struct bp_store_writer **out,
+                                 struct bp_errbuf *eb);
+/* Loop thread only.  The request must stay valid until done() runs.  After
+ * bp_store_writer_stop was called, done() runs with BP_ECLOSED. */
+void bp_store_writer_submit(struct bp_store_writer *w, struct bp_store_wreq *req);
+/* Loop thread only.  Commits what was submitted, joins the thread, closes the
+ * connection and its libuv handle, then calls cb (from the loop). */
+void bp_store_writer_stop(struct bp_store_writer *w,
+                          void (*cb)(void *arg), void *arg);
+
+/* Counters for /metrics (loop thread). Latency is submit -> completion. */
+#define BP_STORE_LAT_BUCKETS 12
+struct bp_store_writer_stats {
+    uint64_t commits;          /* transactions committed */
+    uint64_t requests;         /* requests completed */
+    uint64_t failures;         /* requests completed with an error */
+    uint64_t batch_max_seen;
+    double latency_sum_s;      /* seconds */
+    uint64_t latency_bucket[BP_STORE_LAT_BUCKETS]; /* cumulative counts */
+};
+/* Upper bounds in seconds of the histogram buckets (last is +Inf). */
+extern const double bp_store_latency_bounds[BP_STORE_LAT_BUCKETS];
+void bp_store_writer_get_stats(struct bp_store_writer *w,
+                               struct bp_store_writer_stats *out);
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Opening a database connection: WAL, foreign keys, busy timeout, the
+ * prepared-statement cache, transactions for command-line tools, and the
+ * health ping.  Layer: store (below every module that keeps data).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bp/base.h"
+#include "store_int.h"
+
+int bp__store_err(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return 0;
+    case SQLITE_CONSTRAINT:
+        return BP_ECONSTRAINT;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return BP_EBUSY;
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+        return BP_EIO;
+    case SQLITE_NOMEM:
+        return BP_ENOMEM;
+    default:
+        return BP_ESTORE;
+    }
+}
+
+int bp__store_exec(struct bp_store *s, const char *sql, struct bp_errbuf *eb)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK) {
+        bp_errbuf_set(eb, sqlite3_db_filename(s->db, "main"), "%s",
+                      msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return bp__store_err(rc);
+    }
+    return 0;
+}
+
+sqlite3_stmt *bp__store_stmt(struct bp_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+
+    for (int i = 0; i < s->ncached; i++) {
+        if (s->cache[i].sql == sql) {
+            st = s->cache[i].stmt;
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return st;
+        }
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    if (s->ncached < BP__STORE_STMT_CACHE) {
+        s->cache[s->ncached].sql = sql;
+        s->cache[s->ncached].stmt = st;
+        s->ncached++;
+    } else {
+        /* The cache is sized for every statement of the program; running
+         * out is a bug, but survivable: evict the oldest entry. */
+        sqlite3_finalize(s->cache[0].stmt);
+        memmove(&s->cache[0], &s->cache[1],
+                sizeof s->cache[0] * (BP__STORE_STMT_CACHE - 1));
+        s->cache[BP__STORE_STMT_CACHE - 1].sql = sql;
+        s->cache[BP__STORE_STMT_CACHE - 1].stmt = st;
+    }
+    return st;
+}
+
+int bp_store_open(const struct bp_store_opts *o, struct bp_store **out,
+                  struct bp_errbuf *eb)
+{
+    struct bp_store *s = bp_xcalloc(1, sizeof *s);
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    int rc;
+
+    *out = NULL;
+    flags |= o->readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    s->readonly = o->readonly;
+    rc = sqlite3_open_v2(o->path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        bp_errbuf_set(eb, o->path, "cannot open database: %s",
+                      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms
+                                                       : 5000);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL);
+    if (!o->readonly) {
+        rc = bp__store_exec(s, "PRAGMA journal_mode = WAL;", eb);
+        if (rc < 0)
+            goto fail;
+    }
+    rc = bp__store_exec(s, o->sync_full ? "PRAGMA synchronous = FULL;"
+                                        : "PRAGMA synchronous = NORMAL;", eb);
+    if (rc < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    bp_store_close(s);
+    return BP_ESTORE;
+}
+
+void bp_store_close(struct bp_store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->ncached; i++)
+        sqlite3_finalize(s->cache[i].stmt);
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+int bp_store_ping(struct bp_store *s)
+{
+    static const char SQL_PING[] = "SELECT count(*) FROM sqlite_schema";
+    sqlite3_stmt *st = bp__store_stmt(s, SQL_PING);
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : bp__store_err(rc);
+}
+
+int bp_store_begin(struct bp_store *s)
+{
+    return bp__store_exec(s, "BEGIN IMMEDIATE", NULL);
+}
+
+int bp_store_commit(struct bp_store *s)
+{
+    return bp__store_exec(s, "COMMIT", NULL);
+}
+
+void bp_store_rollback(struct bp_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        (void)bp__store_exec(s, "ROLLBACK", NULL);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Internals shared by the files of src/store/ (never included elsewhere).
+ *
+ * struct bp_store wraps one sqlite3 connection and a small cache of prepared
+ * statements keyed by the address of their SQL text: each store file keeps
+ * its SQL in `static const char SQL_X[] = "...";` constants and calls
+ * bp__store_stmt(s, SQL_X), so a statement is prepared once per connection
+ * and finalised at close (STYLE.md C4.7).  Parameters are always bound.
+ */
+#ifndef BP_STORE_INT_H
+#define BP_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "bp/store.h"
+
+#define BP__STORE_STMT_CACHE 64
+
+struct bp__store_cached {
+    const char *sql;          /* identity: the address of a static string */
+    sqlite3_stmt *stmt;
+};
+
+struct bp_store {
+    sqlite3 *db;
+    bool readonly;
+    int ncached;
+    struct bp__store_cached cache[BP__STORE_STMT_CACHE];
+};
+
+/*
+ * Returns the prepared statement for sql (a static string: the pointer is
+ * the cache key), reset and with bindings cleared, or NULL on a prepare
+ * error (detail via sqlite3_errmsg(s->db)).  Valid until bp_store_close.
+ */
+sqlite3_stmt *bp__store_stmt(struct bp_store *s, const char *sql);
+
+/* Maps a SQLite result code to BP_E...: CONSTRAINT -> BP_ECONSTRAINT,
+ * BUSY/LOCKED -> BP_EBUSY, FULL/IOERR -> BP_EIO, else BP_ESTORE. */
+int bp__store_err(int sqlite_rc);
+
+/* Runs a statement-less SQL script (schema, pragmas).  eb may be NULL. */
+int bp__store_exec(struct bp_store *s, const char *sql, struct bp_errbuf *eb);
+
+/* Embedded migrations (generated from migrations/NNNN_*.sql). */
+struct bp__store_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+extern const struct bp__store_migration bp__store_migrations[];
+extern const int bp__store_nmigrations;
+
+/* The migration runner over an explicit list (tests use their own lists). */
+int bp__store_migrate_list(struct bp_store *s,
+                           const struct bp__store_migration *list, int n,
+                           int *from, int *to, struct bp_errbuf *eb);
+
+#endif
