@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Unit tests of src/ingest: form decoding, Twilio signatures and fields,
+ * carrier keywords in several languages. */
+#include <string.h>
+
+#include "bp/ingest.h"
+#include "bp/ingest_prov.h"
+#include "bp_test.h"
+
+static int parse(const char *s, struct bp_form *f)
+{
+    struct bp_errbuf eb;
+    return bp_form_parse(s, strlen(s), 100, f, &eb);
+}
+
+static void test_form_decode(void)
+{
+    struct bp_form f;
+    ASSERT_OK(parse("Body=Hola+Se%C3%B1ora%21&From=%2B15551234567&Empty=&Flag", &f));
+    ASSERT_EQ(f.n, 4);
+    ASSERT_STR_EQ(bp_form_get(&f, "Body"), "Hola Señora!");
+    ASSERT_STR_EQ(bp_form_get(&f, "From"), "+15551234567");
+    ASSERT_STR_EQ(bp_form_get(&f, "Empty"), "");
+    ASSERT_STR_EQ(bp_form_get(&f, "Flag"), "");
+    ASSERT_EQ(bp_form_get(&f, "Missing"), NULL);
+    bp_form_free(&f);
+}
+
+static void test_form_repeated_and_empty_segments(void)
+{
+    struct bp_form f;
+    ASSERT_OK(parse("a=1&&a=2&", &f));
+    ASSERT_EQ(f.n, 2);
+    ASSERT_STR_EQ(f.fields[1].value, "2");
+    bp_form_free(&f);
+    ASSERT_OK(parse("", &f));
+    ASSERT_EQ(f.n, 0);
+    bp_form_free(&f);
+}
+
+static void test_form_rejects(void)
+{
+    struct bp_form f;
+    ASSERT_EQ(parse("a=%zz", &f), BP_EINVAL_INPUT);
+    bp_form_free(&f);
+    ASSERT_EQ(parse("a=%4", &f), BP_EINVAL_INPUT);
+    bp_form_free(&f);
+    ASSERT_EQ(parse("a=%00", &f), BP_EINVAL_INPUT);       /* NUL */
+    bp_form_free(&f);
+    ASSERT_EQ(parse("a=caf%E9", &f), BP_EINVAL_INPUT);    /* latin-1, not UTF-8 */
+    bp_form_free(&f);
+    struct bp_errbuf eb;
+    ASSERT_EQ(bp_form_parse("a&b&c", 5, 2, &f, &eb), BP_EINVAL_INPUT);
+    bp_form_free(&f);
+}
+
+/* Twilio's published example (api-snippets, security/signature_validation). */
+static void test_twilio_signature_vector(void)
+{
+    struct bp_form f;
+    char sig[29];
+    const struct bp_ingest_provider *p = bp_ingest_provider_find("twilio");
+    ASSERT_TRUE(p != NULL);
+    ASSERT_OK(parse("CallSid=CA1234567890ABCDE&Caller=%2B14158675310&Digits=1234"
+                    "&From=%2B14158675310&To=%2B18005551212", &f));
+    bp_twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &f, sig);
+    ASSERT_STR_EQ(sig, "GvWf1cFY/Q7PnoempGyD5oXAezc=");
+    ASSERT_TRUE(p->verify("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &f,
+                          "GvWf1cFY/Q7PnoempGyD5oXAezc="));
+    /* the same URL with its default port written out also verifies */
+    ASSERT_TRUE(p->verify("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", &f,
+                          "GvWf1cFY/Q7PnoempGyD5oXAezc="));
+    ASSERT_FALSE(p->verify("12346", "https://mycompany.com/myapp.php?foo=1&bar=2", &f,
+                           "GvWf1cFY/Q7PnoempGyD5oXAezc="));
+    ASSERT_FALSE(p->verify("12345", "https://mycompany.com/myapp.php?foo=1&bar=3", &f,
+                           "GvWf1cFY/Q7PnoempGyD5oXAezc="));
+    ASSERT_FALSE(p->verify("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &f, ""));
+    ASSERT_FALSE(p->verify("", "https://mycompany.com/myapp.php?foo=1&bar=2", &f,
+                           "GvWf1cFY/Q7PnoempGyD5oXAezc="));
+    bp_form_free(&f);
+    ASSERT_OK(parse("CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234"
+                    "&From=%2B14158675309&To=%2B18005551212", &f));
+    bp_twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &f, sig);
+    ASSERT_STR_EQ(sig, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+    bp_form_free(&f);
+}
+
+static void test_twilio_parse_inbound(void)
+{
+    struct bp_form f;
+    struct bp_sms_inbound in;
+    struct bp_errbuf eb;
+    const struct bp_ingest_provider *p = bp_ingest_provider_find("twilio");
+    ASSERT_OK(parse("MessageSid=SM1&AccountSid=AC1&From=%2B15551230001&To=%2B15551230000"
+                    "&Body=Hi&NumMedia=2&MediaUrl0=https%3A%2F%2Fm%2F0&MediaContentType0=image%2Fjpeg"
+                    "&MediaUrl1=https%3A%2F%2Fm%2F1&NumSegments=1&ToCountry=US", &f));
+    ASSERT_OK(p->parse_inbound(&f, &in, &eb));
+    ASSERT_STR_EQ(in.provider_msg_id, "SM1");
+    ASSERT_EQ(in.num_media, 2);
+    ASSERT_STR_EQ(in.media_type[0], "image/jpeg");
+    ASSERT_STR_EQ(in.media_url[1], "https://m/1");
+    bp_form_free(&f);
+    ASSERT_OK(parse("AccountSid=AC1&From=%2B1&To=%2B2&Body=x", &f));
+    ASSERT_EQ(p->parse_inbound(&f, &in, &eb), BP_EINVAL_INPUT);
+    ASSERT_STR_CONTAINS(eb.msg, "MessageSid");
+    bp_form_free(&f);
+    ASSERT_OK(parse("MessageSid=SM1&AccountSid=AC1&From=a&To=b&NumMedia=99", &f));
+    ASSERT_EQ(p->parse_inbound(&f, &in, &eb), BP_EINVAL_INPUT);
+    bp_form_free(&f);
+}
+
+static enum bp_keyword kw(const char *body)
+{
+    struct bp_keyword_result r;
+    bp_ingest_keyword_classify(body, &r);
+    return r.keyword;
+}
+
+static bool revocation(const char *body)
+{
+    struct bp_keyword_result r;
+    bp_ingest_keyword_classify(body, &r);
+    return r.possible_revocation;
+}
+
+static void test_keywords_stop(void)
+{
+    const char *stops[] = {
+        "STOP", "stop", " Stop. ", "STOP!!", "Stop. Thank you", "stop all",
+        "STOPALL", "UNSUBSCRIBE", "Cancel", "END", "quit", "REVOKE", "OPTOUT",
+        "opt-out", "Opt out please", "ALTO", "Alto por favor", "PARAR", "No más",
+        "ARRÊT", "Arret", "停止", "停止，谢谢", "DỪNG", "Dừng lại", "ＳＴＯＰ",
+        "Kanpe", "Jooji", "توقف", "Стоп", "중지", "Itigil", "STOP 🛑",
+    };
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+        if (kw(stops[i]) != BP_KEYWORD_STOP)
+            BP_TEST__FAIL("\"%s\" should be STOP", stops[i]);
+    }
+}
+
+static void test_keywords_start_help(void)
+{
+    struct bp_keyword_result r;
+    ASSERT_EQ(kw("START"), BP_KEYWORD_START);
+    ASSERT_EQ(kw("unstop"), BP_KEYWORD_START);
+    bp_ingest_keyword_classify("Yes", &r);
+    ASSERT_EQ(r.keyword, BP_KEYWORD_START);
+    ASSERT_TRUE(r.weak);
+    bp_ingest_keyword_classify("START", &r);
+    ASSERT_FALSE(r.weak);
+    ASSERT_EQ(kw("HELP"), BP_KEYWORD_HELP);
+    ASSERT_EQ(kw("info"), BP_KEYWORD_HELP);
+    ASSERT_EQ(kw("Ayuda"), BP_KEYWORD_HELP);
+    ASSERT_EQ(kw("帮助"), BP_KEYWORD_HELP);
+}
+
+static void test_keywords_normal_messages(void)
+{
+    ASSERT_EQ(kw("Please stop by the office tomorrow"), BP_KEYWORD_NONE);
+    ASSERT_TRUE(revocation("Please stop by the office tomorrow"));
+    ASSERT_EQ(kw("STOP 12345"), BP_KEYWORD_NONE);
+    ASSERT_TRUE(revocation("STOP 12345"));
+    ASSERT_EQ(kw("Maria will be late today"), BP_KEYWORD_NONE);
+    ASSERT_FALSE(revocation("Maria will be late today"));
+    ASSERT_EQ(kw("Thank you"), BP_KEYWORD_NONE);
+    ASSERT_EQ(kw(""), BP_KEYWORD_NONE);
+    ASSERT_EQ(kw("stop\xff"), BP_KEYWORD_NONE);            /* invalid UTF-8 */
+    ASSERT_EQ(kw("Stopping by at 3"), BP_KEYWORD_NONE);
+    ASSERT_FALSE(revocation("Stopping by at 3"));
+}
+
+int main(void)
+{
+    BP_TEST(test_form_decode);
+    BP_TEST(test_form_repeated_and_empty_segments);
+    BP_TEST(test_form_rejects);
+    BP_TEST(test_twilio_signature_vector);
+    BP_TEST(test_twilio_parse_inbound);
+    BP_TEST(test_keywords_stop);
+    BP_TEST(test_keywords_start_help);
+    BP_TEST(test_keywords_normal_messages);
+    return bp_test_done();
+}
