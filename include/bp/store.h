@@ -122,4 +122,41 @@ extern const double bp_store_latency_bounds[BP_STORE_LAT_BUCKETS];
 void bp_store_writer_get_stats(struct bp_store_writer *w,
                                struct bp_store_writer_stats *out);
 
+/* ---------------------------------------------------------------------
+ * Audit log (src/store/audit.c): append-only and hash-chained.
+ *
+ * Each row's hash is SHA-256(prev_hash || canonical text of the row), where
+ * prev_hash is the hash of the row before it (empty for the first row) and
+ * the canonical text encodes id, at, actor_staff_id, actor, action,
+ * object_type, object_id and detail unambiguously (each value typed and
+ * length-prefixed, NULL distinct from ""), so any change to a stored row,
+ * a deleted row or a reordering breaks the chain from that row on.  The
+ * table's triggers refuse UPDATE and DELETE; the chain detects what happens
+ * behind SQLite's back.
+ * ------------------------------------------------------------------- */
+
+/*
+ * Appends one audit row stamped with bp_clock_now_ms().  actor_staff_id 0 =
+ * none (NULL); actor is a short description of who acted ("staff:12",
+ * "cli", "system"); object_type may be NULL; object_id 0 = none (NULL);
+ * detail_json may be NULL and must otherwise be valid JSON (else
+ * BP_ECONSTRAINT).  All strings are borrowed.  Inside an open transaction
+ * (the store writer's, or a CLI tool's bp_store_begin) the row joins it;
+ * otherwise the function runs its own BEGIN IMMEDIATE ... COMMIT.  Runs on
+ * the thread that owns s (normally the writer thread, inside a write
+ * function).  Returns 0 or BP_ECONSTRAINT / BP_EBUSY / BP_ESTORE ...
+ */
+BP_WUR int bp_store_audit_append(struct bp_store *s, int64_t actor_staff_id,
+                                 const char *actor, const char *action,
+                                 const char *object_type, int64_t object_id,
+                                 const char *detail_json);
+/*
+ * Walks the whole chain in id order.  Returns 0 with *first_bad_id = 0 when
+ * every row verifies; BP_ECONSTRAINT with *first_bad_id = the id of the
+ * first row whose prev_hash or hash does not match; another negative
+ * BP_E... on a database error (then *first_bad_id = 0).  Read-only: any
+ * connection of the thread that owns s.
+ */
+BP_WUR int bp_store_audit_verify(struct bp_store *s, int64_t *first_bad_id);
+
 #endif
