@@ -179,7 +179,9 @@ CREATE TABLE message (
     created_at       INTEGER NOT NULL,
     UNIQUE (provider, provider_msg_id),
     CHECK ((provider IS NULL) = (provider_msg_id IS NULL)),
-    CHECK (direction <> 'out' OR conversation_id IS NOT NULL)
+    -- outbound messages belong to a student's conversation, except system
+    -- replies (STOP/HELP confirmations) to numbers no student is linked to
+    CHECK (direction <> 'out' OR conversation_id IS NOT NULL OR kind = 'system')
 ) STRICT;
 CREATE INDEX message_conversation ON message(conversation_id, created_at);
 CREATE INDEX message_contact ON message(contact_id, direction, created_at);
