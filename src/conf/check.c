@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Semantic checks that a type alone cannot express, run once after the file
+ * and the environment were applied: the school's time zone must exist in
+ * the system's IANA database, the default country is an ISO 3166 alpha-2
+ * code (upper-cased here), the default locale a plausible BCP 47 tag, the
+ * public URL an http(s) URL, and SMS needs its credentials when enabled.
+ * Runtime modules can then trust these fields without re-checking.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bp/base.h"
+#include "conf_int.h"
+
+#define ZONEINFO_DIR "/usr/share/zoneinfo"
+
+static bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_alnum(char c)
+{
+    return is_alpha(c) || (c >= '0' && c <= '9');
+}
+
+/* An IANA name such as "America/New_York": safe characters only, no
+ * absolute path, no "." or ".." component, and a TZif file behind it. */
+static bool timezone_ok(const char *tz)
+{
+    char path[512], magic[4];
+    const char *comp = tz;
+    ssize_t n;
+    int fd;
+
+    if (tz[0] == '\0' || tz[0] == '/' || strlen(tz) > 200)
+        return false;
+    for (const char *p = tz;; p++) {
+        if (*p == '/' || *p == '\0') {
+            if (p == comp || comp[0] == '.')
+                return false;    /* empty, ".", ".." or hidden component */
+            if (*p == '\0')
+                break;
+            comp = p + 1;
+        } else if (!is_alnum(*p) && !strchr("_+-.", *p)) {
+            return false;
+        }
+    }
+    snprintf(path, sizeof path, "%s/%s", ZONEINFO_DIR, tz);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, magic, sizeof magic);
+    close(fd);
+    return n == 4 && memcmp(magic, "TZif", 4) == 0;
+}
+
+/* BCP 47, loosely: a 2-8 letter language subtag, then 1-8 character
+ * alphanumeric subtags separated by '-' ("en", "es-419", "zh-Hant-TW"). */
+static bool locale_ok(const char *tag)
+{
+    size_t len = 0, nsub = 0;
+
+    if (strlen(tag) > 35)
+        return false;
+    for (const char *p = tag;; p++) {
+        if (*p == '-' || *p == '\0') {
+            if (len == 0 || len > 8 || (nsub == 0 && len < 2))
+                return false;
+            nsub++;
+            len = 0;
+            if (*p == '\0')
+                return true;
+        } else if (nsub == 0 ? !is_alpha(*p) : !is_alnum(*p)) {
+            return false;
+        } else {
+            len++;
+        }
+    }
+}
+
+/* E.164: '+', then 8 to 15 digits, not starting with 0. */
+static bool e164_ok(const char *s)
+{
+    size_t n = 0;
+
+    if (s[0] != '+' || s[1] < '1' || s[1] > '9')
+        return false;
+    for (const char *p = s + 1; *p; p++, n++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return n >= 7 && n <= 15;
+}
+
+static int bad(int *bad_key, const char *sec, const char *key, char *why,
+               size_t whylen, const char *text)
+{
+    *bad_key = bp__conf_find(sec, key);
+    snprintf(why, whylen, "%s", text);
+    return BP_ECONFIG;
+}
+
+int bp__conf_check(struct bp_conf *c, int *bad_key, char *why, size_t whylen)
+{
+    char *cc = c->school_default_country;
+
+    if (!timezone_ok(c->school_timezone))
+        return bad(bad_key, "school", "timezone", why, whylen,
+                   "unknown time zone, expected an IANA name from "
+                   ZONEINFO_DIR " such as America/New_York or UTC");
+    if (strlen(cc) != 2 || !is_alpha(cc[0]) || !is_alpha(cc[1]))
+        return bad(bad_key, "school", "default_country", why, whylen,
+                   "expected an ISO 3166 two-letter country code such as US");
+    for (char *p = cc; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    if (!locale_ok(c->school_default_locale))
+        return bad(bad_key, "school", "default_locale", why, whylen,
+                   "expected a BCP 47 language tag such as en, es-419 or "
+                   "zh-Hant");
+    if (c->server_public_url[0] != '\0' &&
+        !bp_str_starts_with(c->server_public_url, "https://") &&
+        !bp_str_starts_with(c->server_public_url, "http://"))
+        return bad(bad_key, "server", "public_url", why, whylen,
+                   "expected an http:// or https:// URL");
+    if (c->sms_from_number[0] != '\0' && !e164_ok(c->sms_from_number))
+        return bad(bad_key, "sms", "from_number", why, whylen,
+                   "expected an E.164 number such as +15551230000");
+    if (c->sms_enabled) {
+        if (c->sms_account_sid[0] == '\0')
+            return bad(bad_key, "sms", "account_sid", why, whylen,
+                       "required when [sms] enabled = true");
+        if (c->sms_auth_token[0] == '\0')
+            return bad(bad_key, "sms", "auth_token", why, whylen,
+                       "required when [sms] enabled = true");
+        if (c->sms_from_number[0] == '\0')
+            return bad(bad_key, "sms", "from_number", why, whylen,
+                       "required when [sms] enabled = true");
+    }
+    return 0;
+}
