@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Migrations (src/store/migrate.c): a fresh database reaches the latest
+ * version with every table of the data model; an upgrade keeps data; a
+ * failing migration leaves the database at its previous version and
+ * unchanged; a database newer than the program is refused; migrating twice
+ * is a no-op.  Upgrade and failure use test-only migration lists through
+ * bp__store_migrate_list.
+ */
+#include "bp_test.h"
+#include "store_test.h"
+
+/* DESIGN.md section 3 plus the tables 0001_init.sql adds for them. */
+static const char *const TABLES[] = {
+    "school", "staff", "section", "section_staff", "student", "enrollment",
+    "guardian", "student_guardian", "contact", "guardian_contact",
+    "conversation", "message", "delivery", "announcement", "template",
+    "template_variant", "consent_event", "audit", "session", "imap_cursor",
+    "inbound_unmatched", "roster_import",
+};
+
+static const struct bp__store_migration TWO[] = {
+    {1, "0001_a.sql", "CREATE TABLE a (x INTEGER NOT NULL);"},
+    {2, "0002_b.sql", "ALTER TABLE a ADD COLUMN y TEXT NOT NULL DEFAULT 'd';"
+                      "CREATE TABLE b (z INTEGER);"},
+};
+
+/* Version 2 creates a table, then fails: nothing of it may remain. */
+static const struct bp__store_migration BROKEN[] = {
+    {1, "0001_a.sql", "CREATE TABLE a (x INTEGER NOT NULL);"},
+    {2, "0002_bad.sql", "CREATE TABLE c (q INTEGER);"
+                        "INSERT INTO c VALUES (1);"
+                        "UPDATE a SET x = x + 100;"
+                        "INSERT INTO no_such_table VALUES (1);"},
+};
+
+static bool has_table(struct bp_store *s, const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_schema WHERE "
+             "type = 'table' AND name = '%s'", name);
+    return st_int(s, sql) == 1;
+}
+
+static void test_fresh_database_reaches_latest(void)
+{
+    struct bp_errbuf eb = {{0}, {0}};
+    char path[512];
+    struct bp_store *s = st_open_new(path, sizeof path, false);
+    int from = -1, to = -1, v = -1;
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_TRUE(bp_store_schema_latest() >= 1);
+    ASSERT_EQ(bp_store_schema_latest(),
+              bp__store_migrations[bp__store_nmigrations - 1].version);
+    ASSERT_OK(bp_store_schema_version(s, &v));
+    ASSERT_EQ(v, 0);
+    ASSERT_OK(bp_store_migrate(s, &from, &to, &eb));
+    ASSERT_EQ(from, 0);
+    ASSERT_EQ(to, bp_store_schema_latest());
+    ASSERT_OK(bp_store_schema_version(s, &v));
+    ASSERT_EQ(v, bp_store_schema_latest());
+    for (size_t i = 0; i < BP_ARRAY_LEN(TABLES); i++) {
+        if (!has_table(s, TABLES[i]))
+            printf("# missing table %s\n", TABLES[i]);
+        ASSERT_TRUE(has_table(s, TABLES[i]));
+    }
+    ASSERT_EQ(st_int(s, "PRAGMA foreign_keys"), 1);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM pragma_journal_mode "
+                        "WHERE journal_mode = 'wal'"), 1);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    ASSERT_OK(bp_store_ping(s));
+    bp_store_close(s);
+}
+
+static void test_upgrade_keeps_data(void)
+{
+    struct bp_errbuf eb = {{0}, {0}};
+    char path[512];
+    struct bp_store *s = st_open_new(path, sizeof path, false);
+    int from = -1, to = -1, v = -1;
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_OK(bp__store_migrate_list(s, TWO, 1, &from, &to, &eb));
+    ASSERT_EQ(from, 0);
+    ASSERT_EQ(to, 1);
+    ASSERT_EQ(st_exec(s, "INSERT INTO a (x) VALUES (7), (8)"), SQLITE_OK);
+    bp_store_close(s);
+
+    s = st_open_path(path, false);      /* a later run of a newer program */
+    ASSERT_TRUE(s != NULL);
+    ASSERT_OK(bp__store_migrate_list(s, TWO, 2, &from, &to, &eb));
+    ASSERT_EQ(from, 1);
+    ASSERT_EQ(to, 2);
+    ASSERT_OK(bp_store_schema_version(s, &v));
+    ASSERT_EQ(v, 2);
+    ASSERT_EQ(st_int(s, "SELECT sum(x) FROM a"), 15);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM a WHERE y = 'd'"), 2);
+    ASSERT_TRUE(has_table(s, "b"));
+    bp_store_close(s);
+}
+
+static void test_failing_migration_changes_nothing(void)
+{
+    struct bp_errbuf eb = {{0}, {0}};
+    char path[512];
+    struct bp_store *s = st_open_new(path, sizeof path, false);
+    int from = -1, to = -1, v = -1;
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_OK(bp__store_migrate_list(s, BROKEN, 1, NULL, NULL, &eb));
+    ASSERT_EQ(st_exec(s, "INSERT INTO a (x) VALUES (1), (2)"), SQLITE_OK);
+    ASSERT_EQ(bp__store_migrate_list(s, BROKEN, 2, &from, &to, &eb),
+              BP_ESTORE);
+    ASSERT_EQ(from, 1);
+    ASSERT_STR_CONTAINS(eb.msg, "migration 0002 failed");
+    ASSERT_STR_CONTAINS(eb.msg, "no_such_table");
+    ASSERT_STR_CONTAINS(eb.where, "0002_bad.sql");
+    ASSERT_OK(bp_store_schema_version(s, &v));
+    ASSERT_EQ(v, 1);
+    ASSERT_FALSE(has_table(s, "c"));
+    ASSERT_EQ(st_int(s, "SELECT sum(x) FROM a"), 3);
+    ASSERT_TRUE(sqlite3_get_autocommit(s->db) != 0);  /* no open transaction */
+    bp_store_close(s);
+}
+
+static void test_newer_database_is_refused(void)
+{
+    struct bp_errbuf eb = {{0}, {0}};
+    char path[512];
+    struct bp_store *s = st_open_new(path, sizeof path, true);
+    int from = -1, v = -1;
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(st_exec(s, "PRAGMA user_version = 99"), SQLITE_OK);
+    ASSERT_EQ(bp_store_migrate(s, &from, NULL, &eb), BP_ESCHEMA);
+    ASSERT_EQ(from, 99);
+    ASSERT_STR_CONTAINS(eb.msg, "newer");
+    ASSERT_OK(bp_store_schema_version(s, &v));
+    ASSERT_EQ(v, 99);
+    bp_store_close(s);
+}
+
+static void test_migrate_twice_is_noop(void)
+{
+    struct bp_errbuf eb = {{0}, {0}};
+    char path[512];
+    struct bp_store *s = st_open_new(path, sizeof path, true);
+    long long objects;
+    int from = -1, to = -1;
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(st_exec(s, "INSERT INTO school (sourced_id, name, created_at,"
+                         " updated_at) VALUES ('s1', 'Lincoln', 1, 1)"),
+              SQLITE_OK);
+    objects = st_int(s, "SELECT count(*) FROM sqlite_schema");
+    ASSERT_TRUE(objects > 20);
+    ASSERT_OK(bp_store_migrate(s, &from, &to, &eb));
+    ASSERT_EQ(from, bp_store_schema_latest());
+    ASSERT_EQ(to, bp_store_schema_latest());
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM sqlite_schema"), objects);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM school"), 1);
+    bp_store_close(s);
+}
+
+int main(void)
+{
+    BP_TEST(test_fresh_database_reaches_latest);
+    BP_TEST(test_upgrade_keeps_data);
+    BP_TEST(test_failing_migration_changes_nothing);
+    BP_TEST(test_newer_database_is_refused);
+    BP_TEST(test_migrate_twice_is_noop);
+    return bp_test_done();
+}

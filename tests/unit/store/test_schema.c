@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The constraints of the data model (migrations/0001_init.sql) that make bad
+ * data impossible.  One test each; every test first shows that the good
+ * row is accepted, so a refusal proves the constraint and not a broken
+ * fixture.  These tests document the schema for the other modules.
+ */
+#include "bp_test.h"
+#include "store_test.h"
+
+/* A school, a section, a student, a guardian with a phone and an email. */
+static const char FIXTURE[] =
+    "INSERT INTO school (id, sourced_id, name, created_at, updated_at)"
+    " VALUES (1, 'org1', 'Lincoln Elementary', 1, 1);"
+    "INSERT INTO section (id, school_id, sourced_id, title, created_at,"
+    " updated_at) VALUES (1, 1, 'cls1', 'Grade 3A', 1, 1);"
+    "INSERT INTO student (id, school_id, sourced_id, given_name, family_name,"
+    " created_at, updated_at) VALUES (1, 1, 'stu1', 'Ana', 'Diaz', 1, 1);"
+    "INSERT INTO guardian (id, sourced_id, given_name, family_name,"
+    " created_at, updated_at) VALUES (1, 'par1', 'Rosa', 'Diaz', 1, 1);"
+    "INSERT INTO contact (id, kind, address, created_at, updated_at)"
+    " VALUES (1, 'sms', '+15551234567', 1, 1);"
+    "INSERT INTO contact (id, kind, address, created_at, updated_at)"
+    " VALUES (2, 'email', 'rosa@example.org', 1, 1);"
+    "INSERT INTO conversation (id, student_id, reply_token, created_at)"
+    " VALUES (1, 1, 'tok1', 1);"
+    "INSERT INTO message (id, conversation_id, direction, channel, body,"
+    " created_at) VALUES (1, 1, 'out', 'sms', 'Hello', 1);";
+
+static struct bp_store *fixture(void)
+{
+    char path[512];
+    struct bp_store *s = st_open_new(path, sizeof path, true);
+
+    if (s != NULL && st_exec(s, FIXTURE) != SQLITE_OK) {
+        printf("# fixture: %s\n", sqlite3_errmsg(s->db));
+        bp_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static const char DELIVERY_FMT[] =
+    "INSERT INTO delivery (message_id, contact_id, channel, body, state,"
+    " held_reason, idempotency_key, created_at, updated_at)"
+    " VALUES (1, 1, 'sms', 'Hello', %s, %s, %s, 1, 1)";
+
+static int insert_delivery(struct bp_store *s, const char *state,
+                           const char *reason, const char *key)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, DELIVERY_FMT, state, reason, key);
+    return st_exec(s, sql);
+}
+
+static int insert_contact(struct bp_store *s, const char *kind,
+                          const char *address)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO contact (kind, address, created_at,"
+             " updated_at) VALUES ('%s', '%s', 1, 1)", kind, address);
+    return st_exec(s, sql);
+}
+
+static void test_enum_check_refuses_bogus_state(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(insert_delivery(s, "'queued'", "NULL", "'k1'"), SQLITE_OK);
+    ASSERT_EQ(insert_delivery(s, "'bogus'", "NULL", "'k2'"), SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "UPDATE delivery SET state = 'bogus'"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "INSERT INTO staff (email, role, created_at,"
+                         " updated_at) VALUES ('t@example.org', 'janitor', 1, 1)"),
+              SQLITE_CONSTRAINT);
+    bp_store_close(s);
+}
+
+static void test_phone_must_be_e164(void)
+{
+    static const char *const bad[] = {
+        "5551234567", "+1 555 123 4567", "+1-555-123-4567", "+05551234567",
+        "+1555", "+12345678901234567", "15551234567", "+1555123456x",
+    };
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(insert_contact(s, "sms", "+447700900123"), SQLITE_OK);
+    for (size_t i = 0; i < BP_ARRAY_LEN(bad); i++) {
+        if (insert_contact(s, "sms", bad[i]) != SQLITE_CONSTRAINT)
+            printf("# accepted %s\n", bad[i]);
+        ASSERT_EQ(insert_contact(s, "sms", bad[i]), SQLITE_CONSTRAINT);
+    }
+    bp_store_close(s);
+}
+
+static void test_email_must_be_lower_case(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(insert_contact(s, "email", "ana.diaz@example.org"), SQLITE_OK);
+    ASSERT_EQ(insert_contact(s, "email", "Ana.Diaz@example.org"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(insert_contact(s, "email", "ana@EXAMPLE.ORG"), SQLITE_CONSTRAINT);
+    ASSERT_EQ(insert_contact(s, "email", "not-an-address"), SQLITE_CONSTRAINT);
+    bp_store_close(s);
+}
+
+static void test_contact_address_unique_per_kind(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(insert_contact(s, "sms", "+15557654321"), SQLITE_OK);
+    ASSERT_EQ(insert_contact(s, "sms", "+15557654321"), SQLITE_CONSTRAINT);
+    ASSERT_EQ(insert_contact(s, "email", "rosa@example.org"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM contact"), 3);
+    bp_store_close(s);
+}
+
+static void test_provider_message_id_unique(void)
+{
+    static const char IN[] =
+        "INSERT INTO message (direction, channel, body, provider,"
+        " provider_msg_id, created_at) VALUES ('in', 'sms', 'Hi', 'twilio', %s, 1)";
+    char sql[512];
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    snprintf(sql, sizeof sql, IN, "'SM1'");
+    ASSERT_EQ(st_exec(s, sql), SQLITE_OK);
+    ASSERT_EQ(st_exec(s, sql), SQLITE_CONSTRAINT);   /* provider retry */
+    snprintf(sql, sizeof sql, IN, "'SM2'");
+    ASSERT_EQ(st_exec(s, sql), SQLITE_OK);
+    snprintf(sql, sizeof sql, IN, "NULL");           /* id without provider */
+    ASSERT_EQ(st_exec(s, sql), SQLITE_CONSTRAINT);
+    bp_store_close(s);
+}
+
+static void test_foreign_keys_refuse_orphans(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(st_exec(s, "INSERT INTO enrollment VALUES (1, 1)"), SQLITE_OK);
+    ASSERT_EQ(st_exec(s, "INSERT INTO enrollment VALUES (1, 999)"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "INSERT INTO enrollment VALUES (999, 1)"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "INSERT INTO guardian_contact VALUES (1, 999)"),
+              SQLITE_CONSTRAINT);
+    bp_store_close(s);
+}
+
+static void test_audit_is_append_only(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(st_exec(s, "INSERT INTO audit (at, actor, action, hash)"
+                         " VALUES (1, 'cli', 'test', x'00')"), SQLITE_OK);
+    ASSERT_EQ(st_exec(s, "UPDATE audit SET action = 'edited'"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "DELETE FROM audit"), SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM audit WHERE action = 'test'"),
+              1);
+    bp_store_close(s);
+}
+
+static void test_held_delivery_needs_reason(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(insert_delivery(s, "'held'", "NULL", "'k1'"), SQLITE_CONSTRAINT);
+    ASSERT_EQ(insert_delivery(s, "'held'", "'quiet_hours'", "'k1'"), SQLITE_OK);
+    ASSERT_EQ(st_exec(s, "UPDATE delivery SET held_reason = NULL"),
+              SQLITE_CONSTRAINT);
+    bp_store_close(s);
+}
+
+int main(void)
+{
+    BP_TEST(test_enum_check_refuses_bogus_state);
+    BP_TEST(test_phone_must_be_e164);
+    BP_TEST(test_email_must_be_lower_case);
+    BP_TEST(test_contact_address_unique_per_kind);
+    BP_TEST(test_provider_message_id_unique);
+    BP_TEST(test_foreign_keys_refuse_orphans);
+    BP_TEST(test_audit_is_append_only);
+    BP_TEST(test_held_delivery_needs_reason);
+    return bp_test_done();
+}
