@@ -9,7 +9,8 @@
  * name and value, sorted by name; base64.  Like Twilio's own helper
  * libraries we accept the URL with and without the scheme's default port
  * (Twilio may sign either form).  Repeated names (MediaUrl...) are sorted by
- * value too, as twilio-node does for array parameters.
+ * value too, and a name+value pair that repeats counts once, as twilio-node
+ * does for array parameters (Array.from(new Set(values)).sort()).
  * Field names: "Receive an incoming SMS" and "Outbound message status
  * callback" in Twilio's messaging webhook documentation.
  */
@@ -46,7 +47,9 @@ void bp_twilio_signature(const char *token, const char *url,
     if (bp_buf_appends(&data, url) < 0)
         abort();
     for (size_t i = 0; i < form->n; i++)
-        if (bp_buf_appends(&data, sorted[i]->name) < 0 ||
+        if (i > 0 && cmp_field(&sorted[i - 1], &sorted[i]) == 0)
+            continue;       /* a repeated name+value counts once */
+        else if (bp_buf_appends(&data, sorted[i]->name) < 0 ||
             bp_buf_appends(&data, sorted[i]->value) < 0)
             abort();
     free(sorted);
