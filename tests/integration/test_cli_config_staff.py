@@ -261,3 +261,85 @@ def test_staff_help():
     assert r.returncode == 0 and "--password-stdin" in r.stdout
     r = run(["staff"])
     assert r.returncode == 2
+
+
+def _wait(cond, what, deadline_s=20.0):
+    """Polls cond() until true or the deadline (no fixed sleeps)."""
+    import time
+    end = time.monotonic() + deadline_s
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.005)
+
+
+def _read_until(fd, needle, deadline_s=20.0):
+    import select
+    import time
+    buf = b""
+    end = time.monotonic() + deadline_s
+    while needle not in buf:
+        left = end - time.monotonic()
+        assert left > 0, "timed out waiting for %r, got %r" % (needle, buf)
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            chunk = os.read(fd, 4096)
+            assert chunk, "EOF before %r, got %r" % (needle, buf)
+            buf += chunk
+    return buf
+
+
+def _echo_off(fd):
+    import termios
+    return not (termios.tcgetattr(fd)[3] & termios.ECHO)
+
+
+def _run_on_tty(path, first, second):
+    """Runs staff add with a pseudo-terminal as stdin, answers both prompts
+    once echo is off; returns (exit status, stdout, stderr, terminal echo)."""
+    master, slave = os.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPACK_")}
+    proc = subprocess.Popen([BIN, "staff", "add", "-c", str(path), "--email",
+                             "tty@example.org", "--role", "teacher"],
+                            stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        err = _read_until(proc.stderr.fileno(), b"Password: ")
+        _wait(lambda: _echo_off(slave), "echo off")
+        os.write(master, (first + "\n").encode())
+        err += _read_until(proc.stderr.fileno(), b"Password (again): ")
+        _wait(lambda: _echo_off(slave), "echo off again")
+        os.write(master, (second + "\n").encode())
+        out, rest = proc.communicate(timeout=60)
+        err += rest
+        assert not _echo_off(slave), "terminal echo not restored"
+        os.set_blocking(master, False)
+        try:
+            echoed = os.read(master, 65536)
+        except BlockingIOError:
+            echoed = b""
+        return proc.returncode, out.decode(), err.decode(), echoed.decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        os.close(slave)
+
+
+def test_staff_add_prompts_twice_without_echo(conf):
+    path, db = conf
+    rc, out, err, echoed = _run_on_tty(path, PW, PW)
+    assert rc == 0, err
+    assert out == "staff account created: tty@example.org (teacher)\n"
+    assert PW not in echoed + out + err
+    assert argon2id_verify(staff_rows(db)[0][3], PW)
+
+
+def test_staff_add_prompt_mismatch(conf):
+    path, db = conf
+    rc, _, err, echoed = _run_on_tty(path, PW, PW + "!")
+    assert rc == 1
+    assert "do not match" in err
+    assert PW not in echoed
+    assert not db.exists() or staff_rows(db) == []
