@@ -10,6 +10,7 @@
  * then the idempotency token, then validation, then creation.
  */
 const crypto = require('node:crypto');
+const querystring = require('node:querystring');
 const { errorAnswer, codeForStatus } = require('./errors');
 const segments = require('./segments');
 
@@ -40,16 +41,14 @@ function rfc2822(ms) {
     p2(d.getUTCSeconds()) + ' +0000';
 }
 
-/* Form body -> object; a repeated name (MediaUrl) becomes an array. */
+/*
+ * Form body -> object; a repeated name (MediaUrl) becomes an array.  querystring.parse decodes
+ * '+' as a space and %XX as UTF-8 like URLSearchParams, at a fraction of the cost (hot path).
+ */
 function parseForm(req) {
-  const form = Object.create(null);
   const ct = req.headers['content-type'] || '';
-  if (!/^application\/x-www-form-urlencoded/i.test(ct) || !req.body.length) return form;
-  for (const [k, v] of new URLSearchParams(req.body.toString('utf8'))) {
-    if (k in form) form[k] = [].concat(form[k], v);
-    else form[k] = v;
-  }
-  return form;
+  if (!req.body.length || !/^application\/x-www-form-urlencoded/i.test(ct)) return Object.create(null);
+  return querystring.parse(req.body.toString('utf8'), '&', '=', { maxKeys: 0 });
 }
 
 const first = (v) => (Array.isArray(v) ? v[0] : v);
@@ -66,7 +65,7 @@ function validate(state, f) {
   if (!body && media.length === 0) return 21602;
   if (!E164.test(to)) return 21211;
   if (from && !E164.test(from) && !ALPHA_SENDER.test(from) && !SHORT_CODE.test(from)) return 21212;
-  if (body && [...body].length > 1600) return 21617;
+  if (body && body.length > 1600 && [...body].length > 1600) return 21617; /* code points */
   if (media.length > 10) return 21623;
   if (state.unsubscribed.has(to)) return 21610;
   return 0;
@@ -107,7 +106,8 @@ function createResource(state, f, now) {
 }
 
 function sendJson(res, status, obj, extra) {
-  const headers = Object.assign({ 'Twilio-Request-Id': newSid('RQ') }, JSON_HEADERS, extra || {});
+  const headers = { 'Twilio-Request-Id': newSid('RQ'), 'Content-Type': JSON_HEADERS['Content-Type'] };
+  if (extra) Object.assign(headers, extra);
   res.send(status, headers, JSON.stringify(obj));
 }
 
@@ -155,10 +155,9 @@ function handle(state, req, res) {
   if (!m) return false;
   const f = parseForm(req);
   const token = req.headers['i-twilio-idempotency-token'] || null;
-  const rec = state.record({
-    method: req.method, path: req.path, headers: req.headers, form: f, token,
-    to: first(f.To) || null,
-  });
+  const rec = state.record(state.recordMode === 'full'
+    ? { method: req.method, path: req.path, headers: req.headers, form: f, token, to: first(f.To) || null }
+    : { method: req.method, path: req.path, token, to: first(f.To) || null });
   const proceed = () => finish(state, req, res, rec, f, m, token);
   if (req.method === 'POST' && !m[2]) {
     const script = state.takeScript(first(f.To));

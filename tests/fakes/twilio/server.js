@@ -8,6 +8,7 @@
  *
  *   node server.js --port 0 --account-sid AC... --auth-token T
  *                  [--host 127.0.0.1] [--callback-base URL] [--callbacks auto|off]
+ *                  [--record full|summary]
  *
  * Prints one JSON line on stdout when it is listening:
  *   {"ready":true,"port":N,"pid":P,"base_url":"http://127.0.0.1:N","account_sid":"AC..."}
@@ -22,9 +23,10 @@ const webhooks = require('./webhooks');
 const AUTO_SEQUENCE = [{ status: 'sent' }, { status: 'delivered' }];
 
 function parseArgs(argv) {
-  const o = { port: 0, host: '127.0.0.1', callbacks: 'auto' };
+  const o = { port: 0, host: '127.0.0.1', callbacks: 'auto', record: 'full' };
   const names = { '--port': 'port', '--host': 'host', '--account-sid': 'accountSid',
-    '--auth-token': 'authToken', '--callback-base': 'callbackBase', '--callbacks': 'callbacks' };
+    '--auth-token': 'authToken', '--callback-base': 'callbackBase', '--callbacks': 'callbacks',
+    '--record': 'record' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = names[argv[i]];
     if (!key || argv[i + 1] === undefined) throw new Error('bad argument ' + argv[i]);
@@ -34,6 +36,7 @@ function parseArgs(argv) {
   if (!o.authToken) throw new Error('--auth-token is required');
   if (!['127.0.0.1', '::1', 'localhost'].includes(o.host)) throw new Error('--host must be a loopback address');
   if (!['auto', 'off'].includes(o.callbacks)) throw new Error('--callbacks must be auto or off');
+  if (!['full', 'summary'].includes(o.record)) throw new Error('--record must be full or summary');
   o.port = Number(o.port);
   return o;
 }
@@ -45,6 +48,7 @@ function makeState(opts) {
     authToken: opts.authToken,
     expectedAuth: 'Basic ' + Buffer.from(opts.accountSid + ':' + opts.authToken).toString('base64'),
     callbackBase: opts.callbackBase || null,
+    recordMode: opts.record,      /* 'summary' keeps no headers/form per request (benchmarks) */
     started: Date.now(),
     waiters: [],
   };
