@@ -2,8 +2,8 @@
 /*
  * The route table: exact paths and prefix routes (a path ending in "/" and
  * "*"), each with a method mask, a handler and a name (the metrics label).
- * the daemon registers a dozen routes, and a scan over a dozen short
- * strings costs less than hashing the path.  Exact routes win over
+ * Lookup is a linear scan: the daemon registers a dozen routes, and a
+ * scan over a dozen short strings costs less than hashing the path.  Exact routes win over
  * prefixes, longer prefixes over shorter ones; when the path is known but
  * the method is not accepted, the caller answers 405 with the union of the
  * accepted methods in Allow.

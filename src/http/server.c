@@ -209,8 +209,9 @@ static void on_drain_timeout(uv_timer_t *t)
 {
     struct bp_http_server *s = BP_CONTAINER_OF(t, struct bp_http_server,
                                                drain_timer);
-    bp_log_notice("http", "drain_timeout", "conns=%u pending=%u", s->nconns,
-                  s->pending);
+    if (s->nconns > 0)
+        bp_log_notice("http", "drain_timeout", "conns=%u pending=%u",
+                      s->nconns, s->pending);
     drain_done(s);
 }
 
