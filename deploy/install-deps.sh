@@ -8,7 +8,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-build_pkgs=(meson ninja-build pkg-config gcc g++ python3 sqlite3
+build_pkgs=(meson ninja-build pkg-config gcc g++ python3 sqlite3 tzdata
   libuv1-dev libhttp-parser-dev libsqlite3-dev libinih-dev libsodium-dev
   libssl-dev libcsv-dev libphonenumber-dev libcurl4-openssl-dev libesmtp-dev
   libicu-dev icu-devtools libjansson-dev libgmime-3.0-dev)

@@ -6,6 +6,7 @@
  * the data model stores it so (CHECK email = lower(email)) and logins
  * compare it that way.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -71,7 +72,8 @@ static int store_account(struct bp_store *s, const char *email,
                          bool update, bool *created, struct bp_errbuf *eb)
 {
     struct bp_store_staff old;
-    int64_t now = bp_clock_now_ms();
+    int64_t now = bp_clock_now_ms(), id = 0;
+    char detail[64];
     int rc = bp_store_begin(s);
 
     if (rc < 0) {
@@ -82,16 +84,24 @@ static int store_account(struct bp_store *s, const char *email,
     rc = bp_store_staff_get_by_email(s, email, &old);
     if (rc == BP_ENOTFOUND) {
         rc = bp_store_staff_insert(s, email, a->display_name, a->role, hash,
-                                   now, NULL);
+                                   now, &id);
         *created = true;
     } else if (rc == 0 && !update) {
         rc = BP_EDUPLICATE;
     } else if (rc == 0) {
+        id = old.id;
         rc = bp_store_staff_update(s, old.id, a->role, a->display_name, hash,
                                    now);
         *created = false;
     }
     bp_store_staff_clear(&old);
+    if (rc == 0) {
+        /* who has which role is what an administrator audits first */
+        snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", a->role);
+        rc = bp_store_audit_append(s, 0, "cli",
+                                   *created ? "staff.create" : "staff.update",
+                                   "staff", id, detail);
+    }
     if (rc == 0)
         rc = bp_store_commit(s);
     if (rc < 0) {
