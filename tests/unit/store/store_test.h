@@ -15,6 +15,27 @@
 #include "bp/store.h"
 #include "store_int.h"
 
+/* Temp dirs made by st_open_new, removed at exit with their database
+ * files (test.db and its -wal/-shm; nothing else is written there). */
+#define ST_MAX_DIRS 64
+static char st__dirs[ST_MAX_DIRS][256];
+static int st__ndirs;
+
+static void st__cleanup(void)
+{
+    static const char *const files[] = {"test.db", "test.db-wal",
+                                        "test.db-shm", "test.db-journal"};
+    char p[512];
+
+    for (int i = 0; i < st__ndirs; i++) {
+        for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+            snprintf(p, sizeof p, "%.255s/%s", st__dirs[i], files[k]);
+            unlink(p);
+        }
+        rmdir(st__dirs[i]);
+    }
+}
+
 /* Opens a new read-write database file in a fresh temp dir (path copied to
  * path_out) and, when migrate is true, applies the embedded migrations.
  * Returns NULL on failure (printed as a TAP comment). */
@@ -24,8 +45,13 @@ static inline struct bp_store *st_open_new(char *path_out, size_t n,
     struct bp_store_opts o = {0};
     struct bp_errbuf eb = {{0}, {0}};
     struct bp_store *s = NULL;
+    const char *dir = bp_test_tmpdir();
 
-    snprintf(path_out, n, "%s/test.db", bp_test_tmpdir());
+    if (st__ndirs == 0)
+        atexit(st__cleanup);
+    if (st__ndirs < ST_MAX_DIRS)
+        snprintf(st__dirs[st__ndirs++], sizeof st__dirs[0], "%s", dir);
+    snprintf(path_out, n, "%s/test.db", dir);
     o.path = path_out;
     o.sync_full = true;
     if (bp_store_open(&o, &s, &eb) < 0) {
