@@ -71,7 +71,11 @@ void bp_store_rollback(struct bp_store *s);
  * every request of the batch is completed on the loop thread, in submission
  * order, with status 0 or its own error.  If COMMIT itself fails, every
  * request of the batch completes with BP_ESTORE.  Write functions are
- * defined inside src/store/ (SQL never leaves the module).
+ * defined inside src/store/ (SQL never leaves the module).  A write
+ * function returns 0 or a negative BP_E...; it must not BEGIN, COMMIT or
+ * ROLLBACK (the writer owns the transaction) nor use the savepoint name
+ * "r"; nested savepoints of its own are fine.  bp_store_audit_append may be
+ * called from it (the audit row then commits or rolls back with it).
  * ------------------------------------------------------------------- */
 struct bp_store_writer;
 struct bp_store_wreq;
@@ -94,7 +98,11 @@ struct bp_store_writer_opts {
     int batch_max;            /* most requests per transaction */
 };
 
-/* Opens the read-write connection and starts the writer thread. */
+/* Opens the read-write connection and starts the writer thread.  *out is
+ * new; it is freed by bp_store_writer_stop (there is no other free).  On
+ * failure *out is NULL; if the failure came after the internal uv_async was
+ * initialised (thread creation), that handle is already closing: run the
+ * loop once before uv_loop_close.  o is borrowed (path copied by SQLite). */
 BP_WUR int bp_store_writer_start(uv_loop_t *loop,
                                  const struct bp_store_writer_opts *o,
                                  struct bp_store_writer **out,
@@ -103,7 +111,11 @@ BP_WUR int bp_store_writer_start(uv_loop_t *loop,
  * bp_store_writer_stop was called, done() runs with BP_ECLOSED. */
 void bp_store_writer_submit(struct bp_store_writer *w, struct bp_store_wreq *req);
 /* Loop thread only.  Commits what was submitted, joins the thread, closes the
- * connection and its libuv handle, then calls cb (from the loop). */
+ * connection and its libuv handle, then calls cb (from the loop).  Every
+ * request submitted before stop completes normally; requests submitted
+ * after stop (until cb) complete with BP_ECLOSED, after all of those, never
+ * inside submit.  w is freed just before cb runs: no submit or get_stats
+ * from cb on.  A second stop is ignored (the first cb wins). */
 void bp_store_writer_stop(struct bp_store_writer *w,
                           void (*cb)(void *arg), void *arg);
 
