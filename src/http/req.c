@@ -232,32 +232,84 @@ static void allow_header(struct bp_http_req *r)
         bp_buf_reset(&r->extra);   /* 16 KiB of handler headers: drop them */
 }
 
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_uint(char *p, size_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Hand-rolled rather than printf: this runs for every response. */
 static int build(struct bp_http_req *r, int status, const char *ctype,
                  const void *body, size_t len)
 {
     struct bp_buf *o = &r->out;
-    const char *conn_hdr = "";
+    const char *conn_hdr = "", *reason = bp_http_status_text(status);
+    const char *date = date_header(r->conn->srv);
+    size_t ctlen = ctype != NULL ? strlen(ctype) : 0, blen, need;
+    char *p;
     int rc;
 
     if (r->close_after)
         conn_hdr = "Connection: close\r\n";
     else if (r->http_major == 1 && r->http_minor == 0)
         conn_hdr = "Connection: keep-alive\r\n";
+    if (ctlen > 256 || strpbrk(ctype != NULL ? ctype : "", "\r\n") != NULL)
+        return BP_EINVAL_INPUT;
+    blen = r->head_only ? 0 : len;
+    need = 64 + strlen(reason) + strlen(date) + ctlen + 40 + strlen(conn_hdr) +
+           r->extra.len;
     bp_buf_reset(o);
-    rc = bp_buf_printf(o, "HTTP/1.1 %d %s\r\n%s", status,
-                       bp_http_status_text(status),
-                       date_header(r->conn->srv));
-    if (rc == 0 && ctype != NULL)
-        rc = bp_buf_printf(o, "Content-Type: %s\r\n", ctype);
-    if (rc == 0)
-        rc = bp_buf_printf(o, "Content-Length: %zu\r\n%s", len, conn_hdr);
-    if (rc == 0 && r->extra.len > 0)
-        rc = bp_buf_append(o, r->extra.data, r->extra.len);
-    if (rc == 0)
-        rc = bp_buf_append(o, "\r\n", 2);
-    if (rc == 0 && !r->head_only && len > 0)
-        rc = bp_buf_append(o, body, len);
-    return rc;
+    /* reserve head + body in one go, then write the head in place */
+    rc = bp_buf_append(o, NULL, 0);
+    if (rc == 0 && (need > o->cap || blen > o->cap - need))
+        rc = BP_ETOOBIG;
+    if (rc == 0 && o->alloc < need + blen + 1) {
+        char *d = realloc(o->data, need + blen + 1);
+        if (d == NULL)
+            return BP_ENOMEM;
+        o->data = d;
+        o->alloc = need + blen + 1;
+    }
+    if (rc < 0)
+        return rc;
+    p = o->data;
+    p = put(p, "HTTP/1.1 ", 9);
+    p = put_uint(p, (size_t)status);
+    *p++ = ' ';
+    p = put(p, reason, strlen(reason));
+    p = put(p, "\r\n", 2);
+    p = put(p, date, strlen(date));
+    if (ctype != NULL) {
+        p = put(p, "Content-Type: ", 14);
+        p = put(p, ctype, ctlen);
+        p = put(p, "\r\n", 2);
+    }
+    p = put(p, "Content-Length: ", 16);
+    p = put_uint(p, len);
+    p = put(p, "\r\n", 2);
+    p = put(p, conn_hdr, strlen(conn_hdr));
+    if (r->extra.len > 0)
+        p = put(p, r->extra.data, r->extra.len);
+    p = put(p, "\r\n", 2);
+    if (blen > 0)
+        p = put(p, body, blen);
+    *p = '\0';
+    o->len = (size_t)(p - o->data);
+    return 0;
 }
 
 int bp__http_serialise(struct bp_http_req *r, int status, const char *ctype,
