@@ -109,6 +109,13 @@ static void on_server_closed(void *arg)
     }
 }
 
+static void on_drained(void *arg)
+{
+    struct fx *f = arg;
+    f->drained++;
+    uv_sem_post(&f->drained_sem);
+}
+
 static void on_async(uv_async_t *a)
 {
     struct fx *f = a->data;
@@ -131,6 +138,10 @@ static void on_async(uv_async_t *a)
     case FX_CMD_RESPOND_HELD:
         bp_http_respond(f->held, 200, "text/plain", "held", 4);
         f->held = NULL;
+        uv_sem_post(&f->sem);
+        break;
+    case FX_CMD_DRAIN:
+        bp_http_server_drain(f->srv, 5000, on_drained, f);
         uv_sem_post(&f->sem);
         break;
     case FX_CMD_STOP:
@@ -166,7 +177,7 @@ int fx_start(struct fx *f, const struct bp_http_limits *lim)
     memset(f, 0, sizeof *f);
     f->lim = *lim;
     if (uv_loop_init(&f->loop) < 0 || uv_sem_init(&f->sem, 0) < 0 ||
-        uv_sem_init(&f->held_sem, 0) < 0)
+        uv_sem_init(&f->held_sem, 0) < 0 || uv_sem_init(&f->drained_sem, 0) < 0)
         return -1;
     uv_async_init(&f->loop, &f->async, on_async);
     f->async.data = f;
@@ -203,6 +214,7 @@ int fx_stop(struct fx *f)
     uv_thread_join(&f->thread);
     uv_sem_destroy(&f->sem);
     uv_sem_destroy(&f->held_sem);
+    uv_sem_destroy(&f->drained_sem);
     return f->loop_close_rc;
 }
 

@@ -21,6 +21,8 @@ struct fx {
     uv_thread_t thread;
     uv_sem_t sem;                 /* loop -> test: "done" */
     uv_sem_t held_sem;            /* a /hold request reached its handler */
+    uv_sem_t drained_sem;         /* the drain callback ran */
+    int drained;                  /* drain callback calls */
     struct bp_http_limits lim;
     struct bp_http_server *srv;
     int port;
@@ -54,7 +56,7 @@ int fx_stop(struct fx *f);
 /* Runs cmd on the loop thread and waits for it. */
 void fx_cmd(struct fx *f, int cmd);
 enum { FX_CMD_METRICS = 1, FX_CMD_RESPOND_WHEN_ORPHAN, FX_CMD_RESPOND_HELD,
-       FX_CMD_STOP };
+       FX_CMD_DRAIN, FX_CMD_STOP };
 
 int cli_connect(struct client *c, int port);
 int cli_send(struct client *c, const void *p, size_t n);

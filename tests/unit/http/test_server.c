@@ -448,6 +448,34 @@ static void test_close_with_held_request(void)
     cli_close(&C);
 }
 
+static void test_drain(void)
+{
+    struct bp_http_limits l = deflim();
+    struct resp r;
+
+    START(&l);
+    ASSERT_OK(cli_connect(&D, F.port));
+    ASSERT_OK(cli_sends(&D, "GET /hello HTTP/1.1\r\n\r\n"));
+    ASSERT_OK(cli_read(&D, &r));
+    ASSERT_OK(cli_sends(&C, "GET /hold HTTP/1.1\r\n\r\n"));
+    uv_sem_wait(&F.held_sem);
+    fx_cmd(&F, FX_CMD_DRAIN);
+    /* the idle connection is closed at once; new ones are refused */
+    ASSERT_TRUE(cli_eof(&D));
+    cli_close(&D);
+    ASSERT_TRUE(cli_connect(&D, F.port) != 0);
+    cli_close(&D);
+    /* the request in flight completes, with Connection: close */
+    fx_cmd(&F, FX_CMD_RESPOND_HELD);
+    ASSERT_OK(cli_read(&C, &r));
+    ASSERT_STR_EQ(r.body, "held");
+    ASSERT_STR_EQ(resp_header(&r, "Connection"), "close");
+    ASSERT_TRUE(cli_eof(&C));
+    uv_sem_wait(&F.drained_sem);
+    ASSERT_EQ(F.drained, 1);
+    STOP();
+}
+
 int main(void)
 {
     BP_TEST(test_get);
@@ -464,5 +492,6 @@ int main(void)
     BP_TEST(test_late_response);
     BP_TEST(test_disconnect_before_response);
     BP_TEST(test_close_with_held_request);
+    BP_TEST(test_drain);
     return bp_test_done();
 }
