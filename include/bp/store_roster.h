@@ -20,6 +20,11 @@
 
 #include "bp/store.h"
 
+/* Gives the connection a page cache large enough (128 MiB) for a whole
+ * district's import to stay in memory until COMMIT instead of spilling
+ * pages to the WAL mid-transaction.  Call before bp_store_begin. */
+BP_WUR int bp_store_roster_bulk_mode(struct bp_store *s);
+
 enum bp_store_roster_table {
     BP_STORE_ROSTER_SCHOOLS,    /* cols: sourced_id, name */
     BP_STORE_ROSTER_SECTIONS,   /* cols: sourced_id, school_id, title, active */

@@ -54,6 +54,27 @@ static int contact(struct bp__roster_ctx *c, const char *kind,
     return 0;
 }
 
+/* bp_phone_normalize with a cache keyed by the raw text: libphonenumber
+ * costs tens of microseconds a number (ICU regular expressions), and the
+ * guardians of one household usually carry the same phone. */
+static int phone(struct bp__roster_ctx *c, const char *raw, char *out,
+                 size_t n)
+{
+    bool created;
+    struct bp__roster_ent *e = bp__roster_map_put(&c->phones, &c->arena, raw,
+                                                  &created);
+
+    if (created) {
+        int rc = bp_phone_normalize(raw, c->o->default_country, out, n);
+
+        e->val = bp__roster_arena_strdup(&c->arena, rc == 0 ? out : "");
+    }
+    if (e->val[0] == '\0' || strlen(e->val) + 1 > n)
+        return BP_EINVAL_INPUT;
+    memcpy(out, e->val, strlen(e->val) + 1);
+    return 0;
+}
+
 /* Normalises the raw values; fills the e164/email buffers.  Returns how
  * many usable values there are. */
 static int normalise(struct bp__roster_ctx *c, long line,
@@ -68,8 +89,7 @@ static int normalise(struct bp__roster_ctx *c, long line,
         if (g->phones[i] == NULL || g->phones[i][0] == '\0')
             continue;
         (*raw)++;
-        if (bp_phone_normalize(g->phones[i], c->o->default_country,
-                               phones[i], 32) < 0) {
+        if (phone(c, g->phones[i], phones[i], 32) < 0) {
             bp__roster_warn(c, line, "guardian %s: phone \"%s\" is not a valid "
                             "number for %s (dropped)", g->sourced_id,
                             g->phones[i], c->o->default_country);

@@ -129,6 +129,7 @@ static void ctx_init(struct bp__roster_ctx *c, struct bp_store *s,
     bp__roster_map_init(&c->students);
     bp__roster_map_init(&c->guardians);
     bp__roster_map_init(&c->contacts);
+    bp__roster_map_init(&c->phones);
 }
 
 static void ctx_free(struct bp__roster_ctx *c)
@@ -140,6 +141,7 @@ static void ctx_free(struct bp__roster_ctx *c)
     bp__roster_map_free(&c->students);
     bp__roster_map_free(&c->guardians);
     bp__roster_map_free(&c->contacts);
+    bp__roster_map_free(&c->phones);
     free(c->links);
     bp__roster_arena_free(&c->arena);
 }
@@ -167,7 +169,9 @@ static int run(struct bp_store *s, const char *source, const char *path,
 
     ctx_init(&c, s, o, sum, eb);
     c.simple = simple;
-    rc = bp_store_begin(s);
+    rc = bp_store_roster_bulk_mode(s);
+    if (rc >= 0)
+        rc = bp_store_begin(s);
     if (rc < 0) {
         bp_errbuf_set(eb, path, "cannot start a transaction: %s",
                       bp_strerror(rc));

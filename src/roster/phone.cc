@@ -44,7 +44,10 @@ extern "C" int bp_phone_normalize(const char *in, const char *default_region,
                 c = static_cast<char>(c - 'a' + 'A');
         if (u->Parse(in, region, &num) != PhoneNumberUtil::NO_PARSING_ERROR)
             return BP_EINVAL_INPUT;
-        if (!u->IsValidNumber(num))
+        /* Checking the default region first is much cheaper than
+         * IsValidNumber, which tries every region of the country code
+         * (25 for +1) with ICU regular expressions. */
+        if (!u->IsValidNumberForRegion(num, region) && !u->IsValidNumber(num))
             return BP_EINVAL_INPUT;
         num.clear_extension();
         u->Format(num, PhoneNumberUtil::E164, &e164);

@@ -39,6 +39,7 @@ struct bp__roster_ent {
     uint64_t fp;
     uint32_t flags;
     uint8_t rel;               /* guardians: relationship index */
+    const char *val;           /* phone cache: E.164 (arena), "" invalid */
 };
 
 struct bp__roster_map {
@@ -74,7 +75,7 @@ struct bp__roster_ctx {
     const char *file;          /* file being read, for reports */
     struct bp__roster_arena arena;
     struct bp__roster_map schools, sections, staff, staff_email, students,
-        guardians, contacts;
+        guardians, contacts, phones;
     struct bp__roster_link *links;
     size_t nlinks, alinks;
     int64_t only_school;       /* the school id when there is exactly one */

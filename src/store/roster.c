@@ -96,6 +96,11 @@ static const char SQL_IMPORT_REC[] =
     "INSERT INTO roster_import (source, started_at, finished_at, rows_read,"
     " rows_rejected, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
+int bp_store_roster_bulk_mode(struct bp_store *s)
+{
+    return bp__store_exec(s, "PRAGMA cache_size = -131072", NULL);
+}
+
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v == NULL)
