@@ -415,6 +415,46 @@ def test_signature_vectors_agree(url, params):
     assert twilio_signature("tok", url, params) == expect
 
 
+def read_responses(sock, n, timeout=10.0):
+    """Reads n HTTP responses (Content-Length framed) from a raw socket; returns [(status, body)]."""
+    sock.settimeout(timeout)
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed early"
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(rest) < length:
+            rest += sock.recv(65536)
+        out.append((int(head.split(b" ")[1]), json.loads(rest[:length])))
+        buf = rest[length:]
+    return out
+
+
+def test_http_pipelining_chunked_bodies_and_expect_continue(fake):
+    auth = "Basic " + __import__("base64").b64encode(
+        ("%s:%s" % (fake.account_sid, fake.auth_token)).encode()).decode()
+    path = "/2010-04-01/Accounts/%s/Messages.json" % fake.account_sid
+    form = urllib.parse.urlencode(msg()).encode()
+    head = ("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n" % (path, auth)).encode()
+    plain = head + b"Content-Length: %d\r\n\r\n" % len(form) + form
+    chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(
+        b"%x\r\n%s\r\n" % (len(form[i:i + 7]), form[i:i + 7]) for i in range(0, len(form), 7)) + b"0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", fake.port)) as s:
+        s.sendall(plain + chunked + plain)           # three pipelined requests, one write
+        got = read_responses(s, 3)
+        assert [st for st, _ in got] == [201, 201, 201]
+        assert len({b["sid"] for _, b in got}) == 3 and got[1][1]["body"] == "Field trip tomorrow"
+        s.sendall(head + b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(form))
+        s.settimeout(10)
+        assert s.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        s.sendall(form)
+        assert read_responses(s, 1)[0][0] == 201
+
+
 def test_sigterm_with_a_hung_connection_exits_cleanly():
     f = FakeTwilio().start()
     try:

@@ -108,12 +108,12 @@ function stats(state, q) {
 }
 
 async function postStatusNow(state, body, res) {
-  const msg = state.messages.get(body.message_sid);
-  if (!msg) return reply(res, 404, { error: 'unknown message_sid' });
-  const url = body.url || state.callbackUrls.get(msg.sid) || state.callbackBase;
+  const sid = body.message_sid;
+  if (!state.messages.has(sid)) return reply(res, 404, { error: 'unknown message_sid' });
+  const url = body.url || state.callbackUrls.get(sid) || state.callbackBase;
   if (!url) return reply(res, 400, { error: 'no url: the message had no StatusCallback' });
   if (!body.status) return reply(res, 400, { error: 'status required' });
-  const entry = await webhooks.postStatus(state, msg, url,
+  const entry = await webhooks.postStatus(state, sid, url,
     { status: body.status, error_code: body.error_code }, { sign: body.sign, signUrl: body.sign_url });
   return reply(res, 200, entry);
 }
@@ -177,7 +177,8 @@ function handle(state, req, res) {
         return waitList(state, res, () => state.webhooks, webhookFilter(req.query), req.query), true;
       case 'GET /messages': {
         const to = req.query.get('to');
-        return reply(res, 200, [...state.messages.values()].filter((m) => !to || m.to === to)), true;
+        const all = [...state.messages.values()].map((j) => JSON.parse(j));
+        return reply(res, 200, all.filter((m) => !to || m.to === to)), true;
       }
       case 'GET /stats': return reply(res, 200, stats(state, req.query)), true;
       default: return reply(res, 404, { error: 'no such control endpoint: ' + route }), true;

@@ -71,44 +71,37 @@ function validate(state, f) {
   return 0;
 }
 
-/* Builds the Message resource JSON Twilio returns for a created outbound message. */
+/*
+ * Builds the Message resource JSON Twilio returns for a created outbound message, as a string
+ * (the hot path of the benchmark: a template is several times cheaper than building an object
+ * and JSON.stringify, and a stored string costs the garbage collector far less than an object).
+ * Key order and types follow Twilio's answer.
+ */
+const q = JSON.stringify;
 function createResource(state, f, now) {
-  const sid = newSid(list(f.MediaUrl).length ? 'MM' : 'SM');
+  const media = list(f.MediaUrl).length;
+  const sid = newSid(media ? 'MM' : 'SM');
   const body = first(f.Body) || '';
   const mss = first(f.MessagingServiceSid) || null;
   const base = '/2010-04-01/Accounts/' + state.accountSid + '/Messages/' + sid;
-  const seg = segments.count(body);
-  const date = rfc2822(now);
-  return {
-    account_sid: state.accountSid,
-    api_version: '2010-04-01',
-    body,
-    date_created: date,
-    date_sent: null,
-    date_updated: date,
-    direction: 'outbound-api',
-    error_code: null,
-    error_message: null,
-    from: first(f.From) || null,
-    messaging_service_sid: mss,
-    /* Twilio: "When using a Messaging Service to send messages, num_segments will always be 0
-     * in Twilio's response to your API request", and the initial status is "accepted". */
-    num_media: String(list(f.MediaUrl).length),
-    num_segments: mss ? '0' : String(seg.segments),
-    price: null,
-    price_unit: 'USD',
-    sid,
-    status: mss ? 'accepted' : 'queued',
-    subresource_uris: { media: base + '/Media.json' },
-    to: first(f.To),
-    uri: base + '.json',
-  };
+  const date = q(rfc2822(now));
+  /* Twilio: "When using a Messaging Service to send messages, num_segments will always be 0
+   * in Twilio's response to your API request", and the initial status is then "accepted". */
+  const json = '{"account_sid":"' + state.accountSid + '","api_version":"2010-04-01","body":' + q(body) +
+    ',"date_created":' + date + ',"date_sent":null,"date_updated":' + date +
+    ',"direction":"outbound-api","error_code":null,"error_message":null,"from":' + q(first(f.From) || null) +
+    ',"messaging_service_sid":' + q(mss) + ',"num_media":"' + media + '","num_segments":"' +
+    (mss ? 0 : segments.count(body).segments) + '","price":null,"price_unit":"USD","sid":"' + sid +
+    '","status":"' + (mss ? 'accepted' : 'queued') + '","subresource_uris":{"media":"' + base +
+    '/Media.json"},"to":' + q(first(f.To)) + ',"uri":"' + base + '.json"}';
+  return { sid, json };
 }
 
+/* Answers JSON; obj may be an already serialised string. */
 function sendJson(res, status, obj, extra) {
   const headers = { 'Twilio-Request-Id': newSid('RQ'), 'Content-Type': JSON_HEADERS['Content-Type'] };
   if (extra) Object.assign(headers, extra);
-  res.send(status, headers, JSON.stringify(obj));
+  res.send(status, headers, typeof obj === 'string' ? obj : JSON.stringify(obj));
 }
 
 function answerError(res, rec, code, ctx, statusOverride, extraHeaders) {
@@ -176,7 +169,7 @@ function finish(state, req, res, rec, f, m, token) {
     if (req.method !== 'GET') return answerError(res, rec, 20404, { path: req.path }, 405);
     const msg = state.messages.get(m[2]);
     if (!msg) return answerError(res, rec, 20404, { path: req.path });
-    rec.response = { status: 200, sid: msg.sid };
+    rec.response = { status: 200, sid: m[2] };
     return sendJson(res, 200, msg);
   }
   if (req.method !== 'POST') return answerError(res, rec, 20404, { path: req.path }, 405);
@@ -192,13 +185,13 @@ function finish(state, req, res, rec, f, m, token) {
   if (code) return answerError(res, rec, code, { to: first(f.To), from: first(f.From) });
   const now = Date.now();
   const msg = createResource(state, f, now);
-  state.messages.set(msg.sid, msg);
+  state.messages.set(msg.sid, msg.json);
   state.stats.sends++;
   if (t) t.sid = msg.sid;
   rec.response = { status: 201, sid: msg.sid };
-  sendJson(res, 201, msg);
+  sendJson(res, 201, msg.json);
   const cb = first(f.StatusCallback) || state.callbackBase;
-  if (cb) state.scheduleStatus(msg, cb);
+  if (cb) state.scheduleStatus(msg.sid, first(f.To), cb);
   return undefined;
 }
 

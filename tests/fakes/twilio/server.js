@@ -56,8 +56,9 @@ function makeState(opts) {
   state.reset = () => {
     state.seq = 0;
     state.requests = [];          /* every Messages API request, in arrival order */
-    state.messages = new Map();   /* sid -> Message resource */
+    state.messages = new Map();   /* sid -> Message resource, serialised JSON */
     state.callbackUrls = new Map(); /* sid -> StatusCallback URL used for it */
+    state.urlIntern = new Map();  /* one copy of each distinct callback URL string */
     state.tokens = new Map();     /* idempotency token -> { sid, requests, replays } */
     state.scripts = [];           /* pending scripted faults, first match wins */
     state.unsubscribed = new Set();
@@ -95,12 +96,21 @@ function makeState(opts) {
     return s;
   };
 
-  state.scheduleStatus = (msg, url) => {
-    state.callbackUrls.set(msg.sid, url);
+  state.scheduleStatus = (sid, to, url) => {
+    let u = state.urlIntern.get(url);
+    if (u === undefined) state.urlIntern.set(url, (u = url));
+    state.callbackUrls.set(sid, u);
     if (state.callbackMode === 'off') return;
-    const seq = state.callbackScripts.get(msg.to) || AUTO_SEQUENCE;
-    setImmediate(() => webhooks.runSequence(state, msg, url, seq));
+    const seq = state.callbackScripts.get(to) || AUTO_SEQUENCE;
+    setImmediate(() => webhooks.runSequence(state, sid, url, seq));
   };
+
+  /* Message resources as objects, for the rare paths that read or change them. */
+  state.getMessage = (sid) => {
+    const json = state.messages.get(sid);
+    return json === undefined ? undefined : JSON.parse(json);
+  };
+  state.putMessage = (msg) => state.messages.set(msg.sid, JSON.stringify(msg));
 
   state.addWaiter = (check, timeoutMs, done) => {
     const w = { check, done, timer: null };

@@ -101,7 +101,8 @@ function statusParams(state, msg, st, errorCode) {
 }
 
 /* Posts one status callback and updates the stored resource (never moving it backwards). */
-function postStatus(state, msg, url, step, opts) {
+function postStatus(state, sid, url, step, opts) {
+  const msg = state.getMessage(sid);
   const cur = RANK[msg.status] === undefined ? 0 : RANK[msg.status];
   if ((RANK[step.status] || 0) >= cur && RANK[msg.status] !== 5) {
     msg.status = step.status;
@@ -112,14 +113,15 @@ function postStatus(state, msg, url, step, opts) {
       msg.error_code = Number(step.error_code);
       msg.error_message = null;
     }
+    state.putMessage(msg);
   }
   return deliver(state, 'status', url, statusParams(state, msg, step.status, step.error_code), opts);
 }
 
 /* Runs a status sequence for one message, one POST after the other. */
-async function runSequence(state, msg, url, sequence) {
+async function runSequence(state, sid, url, sequence) {
   for (const step of sequence) {
-    await postStatus(state, msg, url, step, {});
+    await postStatus(state, sid, url, step, {});
   }
 }
 
