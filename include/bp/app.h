@@ -67,8 +67,20 @@ void bp_app_on_stop(struct bp_app *app, void (*fn)(void *arg), void *arg);
  */
 BP_WUR int bp_app_run(struct bp_app *app, struct bp_errbuf *eb);
 
-/* Starts a graceful stop, as SIGTERM does.  Idempotent. */
+/* Starts a graceful stop, as SIGTERM does.  Idempotent.  Called before
+ * bp_app_run, it makes bp_app_run only close everything (no listening). */
 void bp_app_stop(struct bp_app *app);
+
+/*
+ * Starts the feature modules on top of the core (src/app/modules.c): loads
+ * the message catalogue, and the SMS webhooks when [sms] enabled.  Call
+ * after bp_app_new and before bp_app_run; on failure stop with bp_app_run's
+ * caller path (bp_app_stop + bp_app_run) or bp_app_free.  The modules are
+ * released by bp_app_free, after the loop has stopped (pending store
+ * requests of the modules complete during the stop).
+ */
+BP_WUR int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb);
+void bp_app_modules_free(struct bp_app *app);
 
 /* Releases what bp_app_run left (NULL-safe).  After a failed bp_app_new
  * nothing needs freeing. */

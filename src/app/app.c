@@ -249,6 +249,12 @@ int bp_app_run(struct bp_app *app, struct bp_errbuf *eb)
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
+    if (app->stopping) {
+        /* stopped before running (a module failed to start): no listening,
+         * just let the stop sequence close everything */
+        rc = 0;
+        goto run;
+    }
     rc = bp_http_listen(app->http, app->conf->server_listen, eb);
     if (rc == 0)
         rc = bp_http_bound_addr(app->http, addr, sizeof addr);
@@ -262,6 +268,7 @@ int bp_app_run(struct bp_app *app, struct bp_errbuf *eb)
     } else {
         bp_log_info("app", "listening", "addr=%s", addr);
     }
+run:
     uv_run(&app->loop, UV_RUN_DEFAULT);
     bp_store_close(app->ro);
     app->ro = NULL;
@@ -278,6 +285,7 @@ void bp_app_free(struct bp_app *app)
 {
     if (app == NULL)
         return;
+    bp_app_modules_free(app);
     bp_buf_free(&app->mbuf);
     free(app->stops);
     free(app->metrics);

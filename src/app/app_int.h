@@ -8,6 +8,8 @@
 
 #include "bp/app.h"
 
+struct bp__app_modules;
+
 struct bp__app_stop_hook {
     void (*fn)(void *arg);
     void *arg;
@@ -33,6 +35,7 @@ struct bp_app {
     struct bp__app_metrics_hook *metrics;
     size_t nmetrics;
     struct bp_buf mbuf;                /* /metrics output, reused */
+    struct bp__app_modules *modules;   /* feature modules (modules.c) */
 };
 
 /* Registers GET /healthz and GET /metrics on app->http. */

@@ -72,6 +72,18 @@ int bp_cmd_serve(int argc, char **argv)
         bp_log_close();
         return BP_EXIT_FAIL;
     }
+    rc = bp_app_modules_start(app, &eb);
+    if (rc < 0) {
+        bp_log_error("app", "start_failed", "err=%s where=%s msg=\"%s\"",
+                     bp_err_name(rc), eb.where, eb.msg);
+        bp_app_stop(app);
+        if (bp_app_run(app, &eb) < 0)   /* only drains and closes */
+            bp_log_warn("app", "stop_after_failed_start", NULL);
+        bp_app_free(app);
+        bp_conf_free(conf);
+        bp_log_close();
+        return BP_EXIT_FAIL;
+    }
     rc = bp_app_run(app, &eb);
     bp_app_free(app);
     bp_conf_free(conf);

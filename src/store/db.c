@@ -66,13 +66,12 @@ sqlite3_stmt *bp__store_stmt(struct bp_store *s, const char *sql)
         s->cache[s->ncached].stmt = st;
         s->ncached++;
     } else {
-        /* The cache is sized for every statement of the program; running
-         * out is a bug, but survivable: evict the oldest entry. */
-        sqlite3_finalize(s->cache[0].stmt);
-        memmove(&s->cache[0], &s->cache[1],
-                sizeof s->cache[0] * (BP__STORE_STMT_CACHE - 1));
-        s->cache[BP__STORE_STMT_CACHE - 1].sql = sql;
-        s->cache[BP__STORE_STMT_CACHE - 1].stmt = st;
+        /* The cache is sized well above every statement of the program;
+         * running out is a bug.  Survive it: the statement is kept in one
+         * overflow slot (finalised at close or at the next overflow) and
+         * nothing in the cache, which callers may be stepping, is touched. */
+        sqlite3_finalize(s->overflow);
+        s->overflow = st;
     }
     return st;
 }
@@ -120,6 +119,7 @@ void bp_store_close(struct bp_store *s)
         return;
     for (int i = 0; i < s->ncached; i++)
         sqlite3_finalize(s->cache[i].stmt);
+    sqlite3_finalize(s->overflow);
     sqlite3_close_v2(s->db);
     free(s);
 }

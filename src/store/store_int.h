@@ -15,7 +15,7 @@
 
 #include "bp/store.h"
 
-#define BP__STORE_STMT_CACHE 64
+#define BP__STORE_STMT_CACHE 256
 
 struct bp__store_cached {
     const char *sql;          /* identity: the address of a static string */
@@ -27,6 +27,7 @@ struct bp_store {
     bool readonly;
     int ncached;
     struct bp__store_cached cache[BP__STORE_STMT_CACHE];
+    sqlite3_stmt *overflow;   /* last uncached statement (cache full: a bug) */
 };
 
 /*

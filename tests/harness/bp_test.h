@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static int bp_test__n, bp_test__failed_total, bp_test__cur_failed;
+static int bp_test__n __attribute__((unused));
+static int bp_test__failed_total __attribute__((unused));
+static int bp_test__cur_failed __attribute__((unused));
 
 #define BP_TEST(fn)                                                        \
     do {                                                                   \

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The daemon's feature modules, started after the core (store writer, HTTP
+ * server) and released after the loop has stopped:
+ *  - the message catalogue (locales/), loaded and validated once at start;
+ *  - inbound SMS webhooks (when [sms] enabled), whose keyword replies are
+ *    rendered from the catalogue in the guardian's language.
+ * Each module registers its routes, metrics and stop hooks through the app
+ * accessors, so app.c stays about the life cycle only.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app_int.h"
+#include "bp/ingest_http.h"
+#include "bp/log.h"
+#include "bp/tmpl.h"
+#include "bp_build.h"
+
+struct bp__app_modules {
+    struct bp_tmpl_catalog *catalog;
+    struct bp_ingest *ingest;
+    const struct bp_conf *conf;
+};
+
+static const char *locales_dir(const struct bp_conf *c)
+{
+    struct stat st;
+
+    if (c->school_locales_dir != NULL && c->school_locales_dir[0] != '\0')
+        return c->school_locales_dir;
+    if (stat(BP_LOCALES_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+        return BP_LOCALES_DIR;
+    return BP_SOURCE_DIR "/locales";       /* running from the build tree */
+}
+
+/*
+ * Renders a keyword reply (writer thread).  STOP/START/HELP answers are
+ * required by carriers and the FCC, so a family whose language has no
+ * catalogue entry gets the school's default language rather than nothing.
+ */
+static int render_reply(void *ctx, enum bp_store_reply kind, const char *locale,
+                        char *buf, size_t n)
+{
+    struct bp__app_modules *m = ctx;
+    const struct bp_conf *c = m->conf;
+    const char *key = kind == BP_STORE_REPLY_STOP    ? "sms.stop_confirm"
+                      : kind == BP_STORE_REPLY_START ? "sms.start_confirm"
+                                                     : "sms.help";
+    struct bp_tmpl_arg args[] = {
+        BP_TMPL_ARG_STR("school", c->school_name),
+        BP_TMPL_ARG_STR("phone", c->school_phone),
+        BP_TMPL_ARG_STR("website", c->school_website),
+    };
+    char tag[64];
+    enum bp_tmpl_match match;
+    struct bp_errbuf eb;
+    struct bp_buf out;
+    int rc;
+
+    rc = bp_tmpl_negotiate(m->catalog, locale, key, c->school_default_locale,
+                           tag, sizeof tag, &match);
+    if (rc < 0) {
+        bp_log_error("app", "reply_not_rendered", "key=%s locale=%s err=%s",
+                     key, locale, bp_err_name(rc));
+        return rc;
+    }
+    bp_buf_init(&out, n - 1);
+    rc = bp_tmpl_render(m->catalog, key, tag, args, BP_ARRAY_LEN(args),
+                        c->school_timezone, &out, &eb);
+    if (rc == 0)
+        memcpy(buf, out.data, out.len + 1);
+    else
+        bp_log_error("app", "reply_not_rendered", "key=%s locale=%s err=%s msg=\"%s\"",
+                     key, tag, bp_err_name(rc), eb.msg);
+    bp_buf_free(&out);
+    return rc;
+}
+
+static int ingest_metrics(void *arg, struct bp_buf *out)
+{
+    return bp_ingest_metrics_write(arg, out);
+}
+
+static int start_ingest(struct bp_app *app, struct bp__app_modules *m,
+                        struct bp_errbuf *eb)
+{
+    const struct bp_conf *c = app->conf;
+    struct bp_ingest_opts o = {
+        .provider = "twilio",
+        .public_url = c->server_public_url,
+        .account_sid = c->sms_account_sid,
+        .auth_token = c->sms_auth_token,
+        .thread_window_ms = c->sms_thread_window,
+        .render = render_reply,
+        .render_ctx = m,
+    };
+    int rc = bp_ingest_new(app->writer, &o, &m->ingest, eb);
+
+    if (rc < 0)
+        return rc;
+    rc = bp_ingest_register(m->ingest, app->http);
+    if (rc < 0) {
+        bp_errbuf_set(eb, "http", "cannot register the SMS webhooks");
+        return rc;
+    }
+    bp_app_add_metrics(app, ingest_metrics, m->ingest);
+    bp_log_info("app", "sms_webhooks_enabled", "provider=%s", o.provider);
+    return 0;
+}
+
+int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb)
+{
+    struct bp__app_modules *m = bp_xcalloc(1, sizeof *m);
+    const char *dir = locales_dir(app->conf);
+    int rc;
+
+    app->modules = m;
+    m->conf = app->conf;
+    m->catalog = bp_tmpl_catalog_new();
+    rc = bp_tmpl_catalog_load_dir(m->catalog, dir, eb);
+    if (rc < 0)
+        return rc;
+    bp_log_info("app", "catalog_loaded", "dir=%s locales=%zu", dir,
+                bp_tmpl_catalog_locale_count(m->catalog));
+    if (app->conf->sms_enabled && (rc = start_ingest(app, m, eb)) < 0)
+        return rc;
+    return 0;
+}
+
+void bp_app_modules_free(struct bp_app *app)
+{
+    struct bp__app_modules *m = app->modules;
+
+    if (m == NULL)
+        return;
+    bp_ingest_free(m->ingest);
+    bp_tmpl_catalog_free(m->catalog);
+    free(m);
+    app->modules = NULL;
+}
