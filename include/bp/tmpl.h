@@ -125,6 +125,19 @@ BP_WUR int bp_tmpl_validate(const char *locale, const char *pattern,
                             struct bp_errbuf *eb);
 
 /*
+ * Checks that every plural/selectordinal block of (key, locale) has a
+ * branch for each CLDR category of the locale (ar: zero one two few many
+ * other; ru: one few many other; es/pt/fr: one many other...).  A missing
+ * category is not a syntax error (ICU falls back to "other"), so this is a
+ * separate check: the catalogue test enforces it, the template editor can
+ * show it as a warning.  Returns 0, BP_ENOTFOUND, BP_EINVAL_INPUT (eb names
+ * the category and the offset).  Any thread.
+ */
+BP_WUR int bp_tmpl_check_plurals(const struct bp_tmpl_catalog *cat,
+                                 const char *locale, const char *key,
+                                 struct bp_errbuf *eb);
+
+/*
  * Renders (key, locale) with args into out (appended, UTF-8, NUL
  * terminated).  tz is an IANA zone name ("America/Chicago") used for date
  * and time arguments; NULL means UTC.  Every argument the pattern uses must

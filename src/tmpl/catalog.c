@@ -226,6 +226,17 @@ int bp_tmpl_validate(const char *locale, const char *pattern,
     return rc;
 }
 
+int bp_tmpl_check_plurals(const struct bp_tmpl_catalog *cat, const char *locale,
+                          const char *key, struct bp_errbuf *eb)
+{
+    const struct bp__tmpl_entry *e = lookup(cat, locale, key);
+    if (e == NULL) {
+        bp_errbuf_set(eb, key, "no template for locale %s", locale);
+        return BP_ENOTFOUND;
+    }
+    return bp__tmpl_plural_check(cat->locales[e->loc].icu_id, e->pattern, eb);
+}
+
 /* ---- catalogue files ---------------------------------------------------- */
 
 static int load_meta(struct bp_tmpl_catalog *cat, const char *tag, json_t *root,

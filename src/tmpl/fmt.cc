@@ -42,6 +42,7 @@
 #include <unicode/messagepattern.h>
 #include <unicode/msgfmt.h>
 #include <unicode/numfmt.h>
+#include <unicode/plurrule.h>
 #include <unicode/timezone.h>
 #include <unicode/unistr.h>
 
@@ -390,6 +391,77 @@ extern "C" int bp__tmpl_fmt_format(struct bp__tmpl_fmt *f, const struct bp_tmpl_
 {
     try {
         return format(f, args, nargs, tz, out, eb);
+    } catch (const std::bad_alloc &) {
+        return BP_ENOMEM;
+    }
+}
+
+// Selectors written directly in the complex argument starting at part i.
+static std::vector<std::string> selectors(const icu::MessagePattern &mp, int32_t i)
+{
+    std::vector<std::string> out;
+    int32_t limit = mp.getLimitPartIndex(i);
+    for (int32_t j = i + 1; j < limit; j++) {
+        const icu::MessagePattern::Part &p = mp.getPart(j);
+        if (p.getType() == UMSGPAT_PART_TYPE_ARG_SELECTOR) {
+            std::string s;
+            mp.getSubstring(p).toUTF8String(s);
+            out.push_back(s);
+        } else if (p.getType() == UMSGPAT_PART_TYPE_MSG_START) {
+            j = mp.getLimitPartIndex(j);
+        }
+    }
+    return out;
+}
+
+// Every CLDR category of the locale has a branch in every plural block.
+static int check_plurals(const char *icu_locale, const char *pattern, struct bp_errbuf *eb)
+{
+    icu::UnicodeString pat = icu::UnicodeString::fromUTF8(pattern);
+    UErrorCode st = U_ZERO_ERROR;
+    UParseError pe{};
+    icu::MessagePattern mp(pat, &pe, st);
+    if (U_FAILURE(st)) {
+        set_pattern_error(eb, pat, pe.offset, u_errorName(st));
+        return BP_EINVAL_INPUT;
+    }
+    icu::Locale loc = icu::Locale::createCanonical(icu_locale);
+    for (int32_t i = 0; i < mp.countParts(); i++) {
+        const icu::MessagePattern::Part &p = mp.getPart(i);
+        if (p.getType() != UMSGPAT_PART_TYPE_ARG_START ||
+            (p.getArgType() != UMSGPAT_ARG_TYPE_PLURAL &&
+             p.getArgType() != UMSGPAT_ARG_TYPE_SELECTORDINAL))
+            continue;
+        UPluralType type = p.getArgType() == UMSGPAT_ARG_TYPE_PLURAL
+                               ? UPLURAL_TYPE_CARDINAL : UPLURAL_TYPE_ORDINAL;
+        std::unique_ptr<icu::PluralRules> rules(
+            icu::PluralRules::forLocale(loc, type, st));
+        std::unique_ptr<icu::StringEnumeration> kw(
+            U_SUCCESS(st) ? rules->getKeywords(st) : nullptr);
+        if (U_FAILURE(st) || !kw)
+            return BP_EINVAL_INPUT;
+        std::vector<std::string> have = selectors(mp, i);
+        const char *k;
+        while ((k = kw->next(nullptr, st)) != nullptr && U_SUCCESS(st)) {
+            bool found = false;
+            for (const auto &h : have)
+                found = found || h == k;
+            if (!found) {
+                std::string what = std::string("plural category '") + k +
+                                   "' missing for " + icu_locale;
+                set_pattern_error(eb, pat, p.getIndex(), what.c_str());
+                return BP_EINVAL_INPUT;
+            }
+        }
+    }
+    return 0;
+}
+
+extern "C" int bp__tmpl_plural_check(const char *icu_locale, const char *pattern,
+                                     struct bp_errbuf *eb)
+{
+    try {
+        return check_plurals(icu_locale, pattern, eb);
     } catch (const std::bad_alloc &) {
         return BP_ENOMEM;
     }

@@ -59,6 +59,12 @@ void bp__tmpl_fmt_free(struct bp__tmpl_fmt *f);
 int bp__tmpl_fmt_format(struct bp__tmpl_fmt *f, const struct bp_tmpl_arg *args,
                         size_t nargs, const char *tz, struct bp_buf *out,
                         struct bp_errbuf *eb);
+/*
+ * BP_EINVAL_INPUT (with the plural's position and the missing category in
+ * eb) when a plural/selectordinal block lacks a CLDR category of the locale.
+ */
+int bp__tmpl_plural_check(const char *icu_locale, const char *pattern,
+                          struct bp_errbuf *eb);
 
 #ifdef __cplusplus
 }
