@@ -57,16 +57,22 @@ static void count(struct bp_ingest *ing, bool status_cb, enum result r)
     ing->counts[status_cb ? 1 : 0][r]++;
 }
 
+/* reason is a log token (snake_case); the client gets a short text. */
 static void reject(struct bp_ingest *ing, struct bp_http_req *req, bool status_cb,
                    int code, const char *reason, const char *detail)
 {
-    char q[200];
+    char q[200], text[64];
+    int n;
 
     count(ing, status_cb, code == 403 ? R_FORBIDDEN : R_BAD_REQUEST);
     bp_log_warn("ingest", "webhook_rejected", "kind=%s status=%d reason=%s detail=%s",
                 status_cb ? "status" : "inbound", code, reason,
                 bp_log_quote(detail ? detail : "", q, sizeof q));
-    bp_http_respond(req, code, "text/plain; charset=utf-8", reason, strlen(reason));
+    n = snprintf(text, sizeof text, "%s\n", reason);
+    for (int i = 0; i < n; i++)
+        if (text[i] == '_')
+            text[i] = ' ';
+    bp_http_respond(req, code, "text/plain; charset=utf-8", text, (size_t)n);
 }
 
 static void free_ctx(struct hook_ctx *c)
@@ -173,12 +179,12 @@ static void submit_inbound(struct hook_ctx *c)
     struct bp_store_inbound *in = &c->u.in;
 
     if (ing->prov->parse_inbound(&c->form, &msg, &eb) < 0) {
-        reject(ing, c->req, false, 400, "missing or invalid fields", eb.msg);
+        reject(ing, c->req, false, 400, "missing_fields", eb.msg);
         free_ctx(c);
         return;
     }
     if (!bp_str_eq(msg.account_id, ing->account_sid)) {
-        reject(ing, c->req, false, 403, "unknown account", NULL);
+        reject(ing, c->req, false, 403, "unknown_account", NULL);
         free_ctx(c);
         return;
     }
@@ -208,12 +214,12 @@ static void submit_status(struct hook_ctx *c)
     struct bp_store_status_update *u = &c->u.st;
 
     if (ing->prov->parse_status(&c->form, &msg, &eb) < 0) {
-        reject(ing, c->req, true, 400, "missing or invalid fields", eb.msg);
+        reject(ing, c->req, true, 400, "missing_fields", eb.msg);
         free_ctx(c);
         return;
     }
     if (!bp_str_eq(msg.account_id, ing->account_sid)) {
-        reject(ing, c->req, true, 403, "unknown account", NULL);
+        reject(ing, c->req, true, 403, "unknown_account", NULL);
         free_ctx(c);
         return;
     }
@@ -259,7 +265,8 @@ static void on_webhook(struct bp_http_req *req, void *arg)
     if (ctype == NULL ||
         strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0) {
         count(ing, status_cb, R_BAD_REQUEST);
-        bp_log_warn("ingest", "webhook_rejected", "status=415 reason=content_type");
+        bp_log_warn("ingest", "webhook_rejected", "kind=%s status=415 reason=content_type",
+                    status_cb ? "status" : "inbound");
         bp_http_respond(req, 415, "text/plain", "expected a form body", 20);
         return;
     }
@@ -269,7 +276,7 @@ static void on_webhook(struct bp_http_req *req, void *arg)
     c->status_cb = status_cb;
     body = bp_http_req_body(req, &len);
     if (bp_form_parse(body, len, MAX_FORM_FIELDS, &c->form, &eb) < 0) {
-        reject(ing, req, status_cb, 400, "malformed form body", eb.msg);
+        reject(ing, req, status_cb, 400, "malformed_form", eb.msg);
         free_ctx(c);
         return;
     }
@@ -278,7 +285,7 @@ static void on_webhook(struct bp_http_req *req, void *arg)
                            bp_http_req_header(req, ing->prov->signature_header))) {
         reject(ing, req, status_cb, 403,
                bp_http_req_header(req, ing->prov->signature_header)
-                   ? "invalid signature" : "missing signature", NULL);
+                   ? "invalid_signature" : "missing_signature", NULL);
         free_ctx(c);
         return;
     }
