@@ -34,7 +34,17 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const p2 = (n) => String(n).padStart(2, '0');
 
 /* RFC 2822 date in GMT as Twilio writes it: "Thu, 24 Aug 2023 05:01:45 +0000". */
+let lastSecond = -1;
+let lastDate = '';
 function rfc2822(ms) {
+  const sec = Math.floor(ms / 1000);
+  if (sec === lastSecond) return lastDate;
+  lastSecond = sec;
+  lastDate = formatDate(ms);
+  return lastDate;
+}
+
+function formatDate(ms) {
   const d = new Date(ms);
   return DAYS[d.getUTCDay()] + ', ' + p2(d.getUTCDate()) + ' ' + MONTHS[d.getUTCMonth()] + ' ' +
     d.getUTCFullYear() + ' ' + p2(d.getUTCHours()) + ':' + p2(d.getUTCMinutes()) + ':' +

@@ -17,6 +17,9 @@ const GSM_EXT = '\f^{}\\[~]|€';
 const BASIC = new Set(GSM_BASIC);
 const EXT = new Set(GSM_EXT);
 
+/* ASCII characters of the GSM-7 default alphabet (no extension characters, no backtick). */
+const PLAIN_GSM_ASCII = /^[A-Za-z0-9 \n\r!"#$%&'()*+,\-./:;<=>?@_]*$/;
+
 /* Septet costs of body, or null when it needs UCS-2. */
 function gsmCosts(body) {
   const costs = [];
@@ -41,6 +44,10 @@ function pack(costs, per) {
 
 /* Returns { encoding: 'GSM-7'|'UCS-2', units, segments }.  An empty body is one segment. */
 function count(body) {
+  if (PLAIN_GSM_ASCII.test(body)) { /* fast path: one septet per character */
+    const n = body.length;
+    return { encoding: 'GSM-7', units: n, segments: n <= 160 ? 1 : Math.ceil(n / 153) };
+  }
   const gsm = gsmCosts(body);
   if (gsm) {
     const units = gsm.reduce((a, b) => a + b, 0);
