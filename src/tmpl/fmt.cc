@@ -254,8 +254,9 @@ static bool currency_ok(const char *c)
 
 // Fills names/values for every argument the pattern uses.
 static int bind_args(const bp__tmpl_fmt *f, const struct bp_tmpl_arg *args, size_t nargs,
-                     const icu::TimeZone *zone, icu::UnicodeString *names,
-                     icu::Formattable *vals, struct bp_errbuf *eb)
+                     std::unique_ptr<icu::TimeZone> &zone, const std::string &zone_id,
+                     icu::UnicodeString *names, icu::Formattable *vals,
+                     struct bp_errbuf *eb)
 {
     for (size_t i = 0; i < f->args.size(); i++) {
         const argname &an = f->args[i];
@@ -281,7 +282,11 @@ static int bind_args(const bp__tmpl_fmt *f, const struct bp_tmpl_arg *args, size
             break;
         case BP_TMPL_DATE:
             if (an.untyped) {
-                if (preformat(f, a, zone, vals[i]) < 0)
+                if (!zone)
+                    zone.reset(open_zone(zone_id.c_str(), eb));
+                if (!zone)
+                    return BP_EINVAL_INPUT;
+                if (preformat(f, a, zone.get(), vals[i]) < 0)
                     return BP_ENOMEM;
             } else {
                 vals[i].setDate((UDate)a->v.epoch_ms);
@@ -294,7 +299,7 @@ static int bind_args(const bp__tmpl_fmt *f, const struct bp_tmpl_arg *args, size
                 return BP_EINVAL_INPUT;
             }
             if (an.untyped) {
-                if (preformat(f, a, zone, vals[i]) < 0)
+                if (preformat(f, a, zone.get(), vals[i]) < 0)
                     return BP_EINVAL_INPUT;
                 break;
             }
@@ -353,23 +358,26 @@ static int format(bp__tmpl_fmt *f, const struct bp_tmpl_arg *args, size_t nargs,
 {
     std::string zone_id(tz ? tz : "UTC");
     std::unique_ptr<icu::TimeZone> zone;
-    bool need_zone = f->has_dates;
-    for (const auto &a : f->args)
-        need_zone = need_zone || a.untyped;
-    if (need_zone) {
+    // Opening a zone costs microseconds: only when a clone needs a new one
+    // or an untyped date/money must be pre-formatted.
+    pooled p = take_clone(f);
+    if (p.mf == nullptr)
+        return BP_ENOMEM;
+    if (f->has_dates && p.tz != zone_id) {
         zone.reset(open_zone(zone_id.c_str(), eb));
-        if (!zone)
+        if (!zone) {
+            give_back(f, p);
             return BP_EINVAL_INPUT;
+        }
     }
     size_t n = f->args.size();
     std::unique_ptr<icu::UnicodeString[]> names(new icu::UnicodeString[n ? n : 1]);
     std::unique_ptr<icu::Formattable[]> vals(new icu::Formattable[n ? n : 1]);
-    int rc = bind_args(f, args, nargs, zone.get(), names.get(), vals.get(), eb);
-    if (rc < 0)
+    int rc = bind_args(f, args, nargs, zone, zone_id, names.get(), vals.get(), eb);
+    if (rc < 0) {
+        give_back(f, p);
         return rc;
-    pooled p = take_clone(f);
-    if (p.mf == nullptr)
-        return BP_ENOMEM;
+    }
     if (f->has_dates && p.tz != zone_id)
         set_zone(p, *zone, zone_id);
     icu::UnicodeString res;

@@ -45,6 +45,8 @@ bool bp_smsenc_gsm7_char(uint32_t c, unsigned *septets)
     unsigned s = 0;
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
         s = 1;
+    else if (c > 0x3A9 && c != 0x20AC)
+        s = 0, c = 0xFFFF;      /* beyond Greek Omega only € is GSM: skip scans */
     for (size_t i = 0; s == 0 && i < BP_ARRAY_LEN(gsm_basic); i++)
         if (gsm_basic[i] == c)
             s = 1;
@@ -86,13 +88,20 @@ static int normalise(const char *s, size_t n, unsigned flags, UChar **out,
     if (len16 > MAX_TEXT)
         return BP_ETOOBIG;
     UChar *raw = bp_xmalloc(((size_t)len16 + 1) * sizeof(UChar));
-    UChar *nfc = bp_xmalloc(((size_t)len16 * 3 + 1) * sizeof(UChar));
+    UChar *nfc;
+    int32_t nlen;
     st = U_ZERO_ERROR;
     u_strFromUTF8(raw, len16 + 1, NULL, s, (int32_t)n, &st);
     const UNormalizer2 *norm = unorm2_getNFCInstance(&st);
-    int32_t nlen = U_SUCCESS(st) ? unorm2_normalize(norm, raw, len16, nfc,
-                                                    len16 * 3 + 1, &st) : 0;
-    free(raw);
+    if (U_SUCCESS(st) && unorm2_isNormalized(norm, raw, len16, &st)) {
+        nfc = raw;                      /* the common case: already NFC */
+        nlen = len16;
+    } else {
+        nfc = bp_xmalloc(((size_t)len16 * 3 + 1) * sizeof(UChar));
+        nlen = U_SUCCESS(st) ? unorm2_normalize(norm, raw, len16, nfc,
+                                                len16 * 3 + 1, &st) : 0;
+        free(raw);
+    }
     if (U_FAILURE(st)) {
         free(nfc);
         return BP_EINVAL_INPUT;
