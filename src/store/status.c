@@ -1,25 +1,22 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Applying provider delivery statuses (see include/bp/store_status.h for
- * the ordering rule).  Runs on the store writer thread.
- * TODO(outbox issue): when the outbox lands, its single state setter
- * (outbox/outbox.c) must own the delivery state machine; this file then
- * calls it instead of updating the row itself.
+ * the ordering rule).  Runs on the store writer thread.  The state change
+ * itself goes through the outbox's single setter,
+ * bp_store_delivery_set_state() (src/store/outbox.c); this file decides
+ * only whether a status moves the delivery forward.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bp/base.h"
+#include "bp/store_outbox.h"
 #include "bp/store_status.h"
 #include "store_int.h"
 
 static const char SQL_FIND[] =
     "SELECT id, state, contact_id FROM delivery"
     " WHERE provider = ?1 AND provider_msg_id = ?2";
-static const char SQL_SET[] =
-    "UPDATE delivery SET state = ?2, error_code = coalesce(?3, error_code),"
-    "       error_class = CASE WHEN ?3 IS NULL THEN error_class ELSE 'permanent' END,"
-    "       updated_at = ?4 WHERE id = ?1";
 static const char SQL_CONTACT[] =
     "UPDATE contact SET status = ?2, consent_source = 'carrier', consent_at = ?3,"
     "       updated_at = ?3 WHERE id = ?1 AND status <> ?2";
@@ -126,19 +123,22 @@ int bp_store_delivery_status(struct bp_store *s, void *arg)
         return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
     snprintf(u->new_state, sizeof u->new_state, "%s", u->old_state);
     if (next != NULL && rank(u->old_state) >= 0 && rank(next) > rank(u->old_state)) {
-        if ((st = bp__store_stmt(s, SQL_SET)) == NULL)
+        struct bp_dstate_change ch = {.delivery_id = id, .now_ms = u->now_ms};
+        if (bp_dstate_parse(u->old_state, &ch.from) < 0 ||
+            bp_dstate_parse(next, &ch.to) < 0)
             return BP_ESTORE;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, next, -1, SQLITE_STATIC);
-        if (u->error_code != NULL && rank(next) == 10)
-            sqlite3_bind_text(st, 3, u->error_code, -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_null(st, 3);
-        sqlite3_bind_int64(st, 4, u->now_ms);
-        if ((rc = step_done(st)) < 0)
-            return rc;
-        u->applied = true;
-        snprintf(u->new_state, sizeof u->new_state, "%s", next);
+        if (u->error_code != NULL && rank(next) == 10) {
+            ch.error_code = u->error_code;
+            ch.error_class = "permanent";
+        }
+        /* retry_wait -> sent... is no edge: a callback for a row we are
+         * about to retry says the provider has it; leave the row alone. */
+        if (bp_dstate_legal(ch.from, ch.to)) {
+            if ((rc = bp_store_delivery_set_state(s, &ch)) < 0)
+                return rc;
+            u->applied = true;
+            snprintf(u->new_state, sizeof u->new_state, "%s", next);
+        }
     }
     return contact_from_error(s, u, contact);
 }

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The outbox's SQL (src/store/outbox.c, src/store/outbox_audience.c): the
+ * delivery state machine's single setter, turning an announcement's audience
+ * into deliveries, claiming due deliveries for sending, and recording send
+ * results.  Policy (quiet hours, backoff, what a provider error means) is
+ * decided by src/outbox/ and handed in; this module only stores it.
+ *
+ * Threading: every function taking a struct bp_store runs on the thread
+ * that owns that connection -- in the daemon the store writer thread (the
+ * bp_store_write_fn ones are written to be used as write requests), in the
+ * CLI the main thread inside bp_store_begin/commit.  The state helpers
+ * (bp_dstate_*) are pure.
+ */
+#ifndef BP_STORE_OUTBOX_H
+#define BP_STORE_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bp/base.h"
+#include "bp/store.h"
+
+/* Delivery states, as stored in delivery.state (see the transition table
+ * at the top of src/store/outbox.c). */
+enum bp_dstate {
+    BP_DS_QUEUED = 0,
+    BP_DS_SENDING,
+    BP_DS_SENT,
+    BP_DS_DELIVERED,
+    BP_DS_RETRY_WAIT,
+    BP_DS_FAILED,
+    BP_DS_UNDELIVERABLE,
+    BP_DS_HELD,
+    BP_DS__COUNT
+};
+
+const char *bp_dstate_name(enum bp_dstate s);          /* "queued"... */
+/* Parses a state word; BP_EINVAL_INPUT for anything else. */
+BP_WUR int bp_dstate_parse(const char *word, enum bp_dstate *out);
+/* True when from -> to is an edge of the state machine.  Pure. */
+bool bp_dstate_legal(enum bp_dstate from, enum bp_dstate to);
+
+/*
+ * One state change.  Strings are borrowed; NULL leaves the column as it
+ * is, except error_* which are replaced together when error_code is set.
+ */
+struct bp_dstate_change {
+    int64_t delivery_id;
+    enum bp_dstate from, to;
+    const char *held_reason;       /* required when to == HELD */
+    bool set_next;                 /* write next_attempt_at (NULL when 0) */
+    int64_t next_attempt_at;
+    bool bump_attempts;            /* attempts + 1 (queued -> sending) */
+    const char *provider;          /* with provider_msg_id, on -> sent */
+    const char *provider_msg_id;
+    const char *email_message_id;
+    const char *error_code;
+    const char *error_class;       /* "transient" | "permanent" */
+    const char *error_detail;
+    int64_t now_ms;
+};
+
+/*
+ * THE function that changes a delivery's state.  Asserts that from -> to
+ * is legal (a bug otherwise; release builds return BP_EINVAL_INPUT), then
+ * updates the row only if it is still in `from` (compare-and-set).  Logs
+ * `from -> to` at debug level.  Returns 0, BP_ENOTFOUND when the row is not
+ * (or no longer) in `from`, or a store error.
+ */
+BP_WUR int bp_store_delivery_set_state(struct bp_store *s,
+                                       const struct bp_dstate_change *c);
+
+/* ---- audience -> deliveries ------------------------------------------- */
+
+enum bp_skip_reason {
+    BP_SKIP_OPTED_OUT = 0,
+    BP_SKIP_NO_CONTACT,
+    BP_SKIP_MAY_NOT_RECEIVE,
+    BP_SKIP_NO_TRANSLATION,
+    BP_SKIP_NO_STUDENT,
+    BP_SKIP__COUNT
+};
+const char *bp_skip_reason_name(enum bp_skip_reason r);
+
+/* Quiet hours: the time a delivery created at base_ms for a guardian in
+ * time zone tz may go (base_ms itself when outside the window).  Called
+ * once per distinct zone of the audience, on the store's thread. */
+typedef int (*bp_store_due_fn)(void *arg, const char *tz, int64_t base_ms,
+                               int64_t *due_ms);
+/* Rendering seam: appends the text for locale to out and says whether it
+ * is in that locale (false: a fallback language, the delivery is held with
+ * reason no_translation unless allow_fallback).  Called once per distinct
+ * guardian locale, and once with the school default for the message row. */
+typedef int (*bp_store_render_fn)(void *arg, const char *locale,
+                                  struct bp_buf *out, bool *translated);
+
+struct bp_store_announce {
+    /* input (borrowed) */
+    const char *audience_kind;     /* "student" | "section" | "school" | "custom" */
+    const char *audience_ref;      /* student or section sourced_id; NULL otherwise */
+    const char *const *guardians;  /* custom: guardian sourced_ids */
+    size_t nguardians;
+    const char *body;              /* raw text (NULL when template_key) */
+    const char *template_key;
+    const char *template_args;     /* JSON object or NULL */
+    const char *subject;           /* e-mail subject, may be NULL */
+    bool urgent;
+    bool allow_fallback;
+    int64_t send_at;               /* 0 = now */
+    int64_t author_staff_id;       /* 0 = none */
+    const char *default_tz;        /* [school] timezone */
+    const char *default_locale;    /* [school] default_locale */
+    int64_t now_ms;
+    bp_store_due_fn due;           /* NULL: no quiet hours */
+    bp_store_render_fn render;     /* NULL: body as is */
+    void *cb_arg;
+    /* output */
+    int64_t announcement_id;
+    int64_t messages;              /* one per student conversation */
+    int64_t deliveries[2];         /* by channel: [0] sms, [1] email */
+    int64_t held;                  /* deliveries created held */
+    int64_t deferred;              /* queued for later (quiet hours, send_at) */
+    int64_t skipped[BP_SKIP__COUNT];
+    char errmsg[128];              /* for BP_ENOTFOUND: what was missing */
+};
+
+/*
+ * bp_store_write_fn (arg: struct bp_store_announce).  Creates the
+ * announcement, one outbound message per student conversation of the
+ * audience (conversations created as needed), one delivery per contact
+ * chosen by policy (DESIGN.md section 5; see src/store/outbox_audience.c)
+ * and one delivery_skip row per guardian left out.  Set-based statements in
+ * the caller's transaction.  BP_ENOTFOUND when the audience reference does
+ * not exist (errmsg says which).
+ */
+BP_WUR int bp_store_announce(struct bp_store *s, void *arg);
+
+/* ---- claiming and results --------------------------------------------- */
+
+/* One delivery handed to a sender; strings live in ->_mem. */
+struct bp_store_claimed {
+    int64_t delivery_id;
+    int channel;                   /* 0 sms, 1 email (enum bp_channel) */
+    int attempts;                  /* after this claim */
+    int64_t created_at;
+    bool system;                   /* message.kind = 'system' */
+    const char *to, *body, *idempotency_key;
+    const char *to_name, *subject, *reply_token, *email_message_id;
+    char *_mem;
+};
+
+struct bp_store_claim {
+    /* input */
+    int64_t now_ms;
+    unsigned max[2];               /* most rows to claim per channel */
+    bool channel_on[2];            /* channels with a sender */
+    const char *email_domain;      /* for minted Message-IDs ("" -> "backpack.invalid") */
+    /* output: claimed rows (queued -> sending, attempts + 1, committed) */
+    struct bp_store_claimed *rows; /* malloc'd; free with bp_store_claim_free */
+    size_t nrows;
+    int64_t held_opted_out;        /* queued rows held because the contact opted out */
+    int64_t next_due_ms;           /* earliest future due row (0: none) */
+};
+
+/*
+ * bp_store_write_fn (arg: struct bp_store_claim).  Moves due retry_wait
+ * rows back to queued, holds queued rows whose contact is no longer usable
+ * (not for system messages), then claims up to max[ch] due queued rows per
+ * channel (oldest due first), marking them sending.  Also computes the
+ * earliest future due time for the scheduler's timer.
+ */
+BP_WUR int bp_store_claim_due(struct bp_store *s, void *arg);
+void bp_store_claim_free(struct bp_store_claim *c);   /* frees rows, keeps c */
+
+/*
+ * bp_store_write_fn (arg: struct bp_store_recover): at start, every row
+ * left in `sending` by a crash goes to retry_wait due now, keeping its
+ * idempotency key, so it is sent again under the same identity.
+ */
+struct bp_store_recover {
+    int64_t now_ms;
+    int64_t recovered;             /* output */
+};
+BP_WUR int bp_store_recover_sending(struct bp_store *s, void *arg);
+
+/* One send result to record (decided by the outbox). */
+struct bp_store_result {
+    int64_t delivery_id;
+    enum bp_dstate to;             /* SENT, RETRY_WAIT or FAILED */
+    int64_t next_attempt_at;       /* RETRY_WAIT */
+    const char *provider;          /* SENT */
+    char provider_msg_id[72];
+    char error_code[24];
+    char error_detail[256];
+    const char *error_class;
+    const char *contact_status;    /* "invalid" | "opted_out" | "bounced" | NULL */
+};
+
+struct bp_store_results {
+    struct bp_store_result *v;
+    size_t n;
+    int64_t now_ms;
+    int64_t missing;               /* output: rows no longer in sending */
+};
+
+/* bp_store_write_fn (arg: struct bp_store_results): applies every result
+ * (sending -> to) and the contact changes they call for (with a
+ * consent_event, source 'carrier' or 'email'). */
+BP_WUR int bp_store_record_results(struct bp_store *s, void *arg);
+
+/* Counts for /metrics: calls fn once per (channel, state) with rows.  Any
+ * connection (the loop's read-only store). */
+BP_WUR int bp_store_delivery_counts(struct bp_store *s,
+                                    void (*fn)(void *arg, const char *channel,
+                                               const char *state, int64_t n),
+                                    void *arg);
+
+#endif

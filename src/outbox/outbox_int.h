@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Internals shared by the files of src/outbox/ (never included elsewhere).
+ */
+#ifndef BP_OUTBOX_INT_H
+#define BP_OUTBOX_INT_H
+
+#include "bp/outbox.h"
+
+/* One job handed to a sender: owns the claimed row's strings. */
+struct bp__outbox_job {
+    struct bp_send_job job;
+    struct bp_outbox *ob;
+    struct bp_store_claimed row;
+    char reply_to[160];
+    char unsub[160];
+};
+
+struct bp_outbox {
+    const struct bp_conf *conf;
+    struct bp_outbox_env env;
+    uv_timer_t timer;
+    bool timer_open, stopping, recovered;
+    /* scheduler: one claim (or the start-up recovery) in flight at a time */
+    bool claiming;
+    struct bp_store_wreq claim_req;
+    struct bp_store_claim claim;
+    struct bp_store_recover recover;
+    unsigned in_flight[2];
+    uint64_t claimed_total;
+    /* results: `pending` fills while `inflight_results` is being recorded */
+    bool recording;
+    struct bp_store_wreq result_req;
+    struct bp_store_results pending, inflight_results;
+    size_t pending_cap;
+    /* metrics: sends by channel and result (ok, transient, permanent) */
+    uint64_t sends[2][3];
+};
+
+int bp__outbox_sched_start(struct bp_outbox *ob);
+int bp__outbox_api_register(struct bp_outbox *ob);
+
+#endif

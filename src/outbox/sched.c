@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The outbox scheduler on the loop thread.
+ *
+ * One uv_timer drives everything.  A tick submits ONE claim request to the
+ * store writer (bp_store_claim_due: due retry_wait rows back to queued,
+ * unusable contacts held, up to `room` due rows per channel marked
+ * `sending`); only when that transaction has COMMITTED does the completion
+ * hand the rows to the channel senders, so a crash can never lose track of
+ * a request that left.  The timer is then re-armed to the earliest future
+ * due row, at most POLL_MS away (the poll also notices rows written by
+ * `backpack send` from another process), or at once when a full batch was
+ * claimed and there is room.
+ *
+ * Results come back from the senders (send.h: once per job, on the loop)
+ * and are queued; one write request at a time records the queue
+ * (bp_store_record_results), so under load results are recorded in
+ * batches.  What a result means is decided here: OK -> sent; TRANSIENT ->
+ * retry_wait after bp_outbox_backoff_ms(), or failed once the retry
+ * deadline (from creation) is passed; PERMANENT -> failed, and the contact
+ * is marked invalid (21211), opted_out (21610) or bounced (SMTP 5.1.x).
+ * A job canceled by the sender's close (shutdown) is left `sending`: the
+ * next start recovers it (sending -> retry_wait, same idempotency key).
+ *
+ * Lifetime: start -> ... -> bp_outbox_stop (app stop hook: closes the
+ * timer and the senders) -> loop ends -> bp_outbox_free.  Write requests
+ * still pending when the writer stops complete with BP_ECLOSED, before
+ * the loop ends, so free never races them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "bp/log.h"
+#include "bp/outbox.h"
+#include "outbox_int.h"
+
+#define POLL_MS 1000
+
+static void on_tick(uv_timer_t *t);
+static void flush_results(struct bp_outbox *ob);
+
+static void arm(struct bp_outbox *ob, uint64_t ms)
+{
+    if (ob->stopping)
+        return;
+    uv_timer_start(&ob->timer, on_tick, ms, 0);
+}
+
+void bp_outbox_kick(struct bp_outbox *ob)
+{
+    arm(ob, 0);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r,
+                         void *arg);
+
+static void dispatch(struct bp_outbox *ob, struct bp_store_claimed *row)
+{
+    struct bp__outbox_job *j = bp_xcalloc(1, sizeof *j);
+    struct bp_sender *snd = ob->env.senders[row->channel];
+    int rc;
+
+    j->ob = ob;
+    j->row = *row;              /* takes row->_mem */
+    row->_mem = NULL;
+    j->job.delivery_id = row->delivery_id;
+    j->job.channel = (enum bp_channel)row->channel;
+    j->job.to = j->row.to;
+    j->job.body = j->row.body;
+    j->job.idempotency_key = j->row.idempotency_key;
+    j->job.automatic = j->row.system;
+    if (row->channel == BP_CHANNEL_EMAIL) {
+        j->job.to_name = j->row.to_name;
+        j->job.subject = j->row.subject ? j->row.subject : ob->conf->school_name;
+        j->job.message_id = j->row.email_message_id;
+        if (j->row.reply_token != NULL && ob->conf->smtp_reply_domain[0]) {
+            snprintf(j->reply_to, sizeof j->reply_to, "%s+%s@%s",
+                     ob->conf->smtp_reply_local, j->row.reply_token,
+                     ob->conf->smtp_reply_domain);
+            j->job.reply_to = j->reply_to;
+            snprintf(j->unsub, sizeof j->unsub, "%s+unsubscribe-%s@%s",
+                     ob->conf->smtp_reply_local, j->row.reply_token,
+                     ob->conf->smtp_reply_domain);
+            j->job.unsubscribe_mailto = j->unsub;
+        }
+    }
+    ob->in_flight[row->channel]++;
+    rc = snd->submit(snd->self, &j->job, on_send_done, j);
+    if (rc < 0) {
+        /* Closed under us (shutdown): the row stays `sending` and is
+         * recovered at the next start with the same key. */
+        ob->in_flight[row->channel]--;
+        free(j->row._mem);
+        free(j);
+    }
+}
+
+static void on_claimed(struct bp_store_wreq *req, int status)
+{
+    struct bp_outbox *ob = BP_CONTAINER_OF(req, struct bp_outbox, claim_req);
+    struct bp_store_claim *c = &ob->claim;
+    bool full = false;
+    int64_t now = bp_clock_now_ms();
+
+    ob->claiming = false;
+    if (status < 0) {
+        if (status != BP_ECLOSED)
+            bp_log_error("outbox", "claim_failed", "err=%s", bp_err_name(status));
+        bp_store_claim_free(c);
+        arm(ob, POLL_MS);
+        return;
+    }
+    if (c->held_opted_out > 0)
+        bp_log_info("outbox", "held", "reason=contact_unusable count=%lld",
+                    (long long)c->held_opted_out);
+    for (int ch = 0; ch < 2; ch++) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->nrows; i++)
+            n += c->rows[i].channel == ch;
+        if (c->max[ch] > 0 && n == c->max[ch])
+            full = true;
+    }
+    for (size_t i = 0; i < c->nrows; i++) {
+        if (ob->stopping) {
+            free(c->rows[i]._mem);    /* stays sending; recovered at start */
+            c->rows[i]._mem = NULL;
+            continue;
+        }
+        dispatch(ob, &c->rows[i]);
+    }
+    ob->claimed_total += c->nrows;
+    if (full)
+        arm(ob, 0);
+    else if (c->next_due_ms > 0 && c->next_due_ms - now < POLL_MS)
+        arm(ob, c->next_due_ms > now ? (uint64_t)(c->next_due_ms - now) : 0);
+    else
+        arm(ob, POLL_MS);
+    bp_store_claim_free(c);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct bp_outbox *ob = BP_CONTAINER_OF(t, struct bp_outbox, timer);
+    struct bp_store_claim *c = &ob->claim;
+    bool any = false;
+
+    if (ob->claiming || ob->stopping || !ob->recovered)
+        return;
+    memset(c, 0, sizeof *c);
+    c->now_ms = bp_clock_now_ms();
+    c->email_domain = ob->conf->smtp_reply_domain;
+    for (int ch = 0; ch < 2; ch++) {
+        unsigned w = ob->env.window[ch];
+        c->channel_on[ch] = ob->env.senders[ch] != NULL;
+        c->max[ch] = c->channel_on[ch] && ob->in_flight[ch] < w
+                         ? w - ob->in_flight[ch] : 0;
+        any = any || c->max[ch] > 0;
+    }
+    (void)any;   /* claim even with no room: retries and holds still move */
+    ob->claiming = true;
+    ob->claim_req.fn = bp_store_claim_due;
+    ob->claim_req.arg = c;
+    ob->claim_req.done = on_claimed;
+    bp_store_writer_submit(ob->env.writer, &ob->claim_req);
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+static const char *contact_effect(int channel, const struct bp_send_result *r)
+{
+    if (channel == BP_CHANNEL_SMS) {
+        if (strcmp(r->error_code, "21211") == 0)
+            return "invalid";
+        if (strcmp(r->error_code, "21610") == 0)
+            return "opted_out";
+        return NULL;
+    }
+    /* RFC 3463 5.1.x: bad destination mailbox or address. */
+    if (strncmp(r->error_code, "5.1.", 4) == 0 ||
+        (r->error_code[0] == '5' && strstr(r->error_detail, "5.1.") != NULL))
+        return "bounced";
+    return NULL;
+}
+
+static void push_result(struct bp_outbox *ob, const struct bp_store_result *r)
+{
+    if (ob->pending.n == ob->pending_cap) {
+        ob->pending_cap = ob->pending_cap ? ob->pending_cap * 2 : 256;
+        ob->pending.v = bp_xrealloc(ob->pending.v,
+                                    ob->pending_cap * sizeof *ob->pending.v);
+    }
+    ob->pending.v[ob->pending.n++] = *r;
+}
+
+static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r,
+                         void *arg)
+{
+    struct bp__outbox_job *j = arg;
+    struct bp_outbox *ob = j->ob;
+    struct bp_store_result res;
+    int ch = j->row.channel;
+    int64_t now = bp_clock_now_ms();
+
+    (void)job;
+    ob->in_flight[ch]--;
+    memset(&res, 0, sizeof res);
+    res.delivery_id = j->row.delivery_id;
+    snprintf(res.error_code, sizeof res.error_code, "%s", r->error_code);
+    snprintf(res.error_detail, sizeof res.error_detail, "%s", r->error_detail);
+    if (r->cls == BP_SEND_OK) {
+        res.to = BP_DS_SENT;
+        res.provider = ch == BP_CHANNEL_SMS ? "twilio" : "smtp";
+        snprintf(res.provider_msg_id, sizeof res.provider_msg_id, "%s",
+                 r->provider_msg_id);
+        ob->sends[ch][0]++;
+    } else if (r->cls == BP_SEND_TRANSIENT) {
+        ob->sends[ch][1]++;
+        if (strcmp(r->error_code, "canceled") == 0) {
+            free(j->row._mem);      /* shutdown: recovered at next start */
+            free(j);
+            return;
+        }
+        res.error_class = "transient";
+        res.to = BP_DS_RETRY_WAIT;
+        res.next_attempt_at = now + bp_outbox_backoff_ms(
+            j->row.attempts, ob->conf->outbox_retry_base, ob->conf->outbox_retry_max,
+            r->retry_after_ms, randombytes_random());
+        if (res.next_attempt_at > j->row.created_at + ob->conf->outbox_retry_deadline)
+            res.to = BP_DS_FAILED;
+    } else {
+        ob->sends[ch][2]++;
+        res.error_class = "permanent";
+        res.to = BP_DS_FAILED;
+        res.contact_status = contact_effect(ch, r);
+    }
+    if (res.to != BP_DS_SENT)
+        bp_log_info("outbox", "send_result", "delivery=%lld channel=%s class=%s"
+                    " code=%s to=%s attempt=%d", (long long)res.delivery_id,
+                    ch ? "email" : "sms", res.error_class, res.error_code,
+                    bp_dstate_name(res.to), j->row.attempts);
+    push_result(ob, &res);
+    free(j->row._mem);
+    free(j);
+    flush_results(ob);
+    arm(ob, 0);     /* room in the window again */
+}
+
+static void on_recorded(struct bp_store_wreq *req, int status)
+{
+    struct bp_outbox *ob = BP_CONTAINER_OF(req, struct bp_outbox, result_req);
+
+    ob->recording = false;
+    if (status < 0 && status != BP_ECLOSED)
+        bp_log_error("outbox", "record_failed", "err=%s count=%zu",
+                     bp_err_name(status), ob->inflight_results.n);
+    free(ob->inflight_results.v);
+    memset(&ob->inflight_results, 0, sizeof ob->inflight_results);
+    if (status != BP_ECLOSED)
+        flush_results(ob);
+}
+
+static void flush_results(struct bp_outbox *ob)
+{
+    if (ob->recording || ob->pending.n == 0)
+        return;
+    ob->inflight_results = ob->pending;
+    ob->inflight_results.now_ms = bp_clock_now_ms();
+    memset(&ob->pending, 0, sizeof ob->pending);
+    ob->pending_cap = 0;
+    ob->recording = true;
+    ob->result_req.fn = bp_store_record_results;
+    ob->result_req.arg = &ob->inflight_results;
+    ob->result_req.done = on_recorded;
+    bp_store_writer_submit(ob->env.writer, &ob->result_req);
+}
+
+/* ---- start / stop -------------------------------------------------------- */
+
+static void on_recovered(struct bp_store_wreq *req, int status)
+{
+    struct bp_outbox *ob = BP_CONTAINER_OF(req, struct bp_outbox, claim_req);
+
+    ob->claiming = false;
+    if (status < 0) {
+        bp_log_error("outbox", "recover_failed", "err=%s", bp_err_name(status));
+        return;
+    }
+    ob->recovered = true;
+    bp_log_info("outbox", "started", "recovered_sending=%lld sms=%s email=%s",
+                (long long)ob->recover.recovered,
+                ob->env.senders[0] ? "on" : "off",
+                ob->env.senders[1] ? "on" : "off");
+    arm(ob, 0);
+}
+
+int bp__outbox_sched_start(struct bp_outbox *ob)
+{
+    int rc = uv_timer_init(ob->env.loop, &ob->timer);
+
+    if (rc < 0)
+        return rc;
+    ob->timer_open = true;
+    ob->recover.now_ms = bp_clock_now_ms();
+    ob->claiming = true;
+    ob->claim_req.fn = bp_store_recover_sending;
+    ob->claim_req.arg = &ob->recover;
+    ob->claim_req.done = on_recovered;
+    bp_store_writer_submit(ob->env.writer, &ob->claim_req);
+    return 0;
+}
+
+static void on_sender_closed(void *arg)
+{
+    (void)arg;
+}
+
+void bp_outbox_stop(void *outbox)
+{
+    struct bp_outbox *ob = outbox;
+
+    if (ob->stopping)
+        return;
+    ob->stopping = true;
+    if (ob->timer_open)
+        uv_close((uv_handle_t *)&ob->timer, NULL);
+    for (int ch = 0; ch < 2; ch++)
+        if (ob->env.senders[ch] != NULL)
+            ob->env.senders[ch]->close(ob->env.senders[ch]->self,
+                                       on_sender_closed, NULL);
+    bp_log_info("outbox", "stopping", "in_flight_sms=%u in_flight_email=%u",
+                ob->in_flight[0], ob->in_flight[1]);
+}

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Audience -> deliveries (DESIGN.md section 5), as a handful of set-based
+ * statements in the caller's transaction, so 100,000 families take one
+ * pass over the roster rather than 100,000 round trips:
+ *
+ *  1. bp_aud_pair(student, guardian, may_receive): the audience's
+ *     (active student, guardian) links.
+ *  2. a conversation for every student that has none, the announcement,
+ *     and ONE outbound message per student conversation (the message shows
+ *     in each student's thread).
+ *  3. bp_aud_g(guardian, student, ok): per guardian the first student whose
+ *     link allows messages (may_receive = 1); ok = 0 when none does.
+ *  4. bp_aud_c(guardian, contact, channel): the guardian's ACTIVE contacts
+ *     on the preferred channel, or on the other channel when there is no
+ *     active contact on the preferred one.  opted_out, invalid and bounced
+ *     contacts are never chosen.
+ *  5. delivery_skip: every guardian with no chosen contact, with the reason
+ *     (may_not_receive, opted_out when an opted-out contact is why, else
+ *     no_contact).
+ *  6. per distinct time zone the quiet-hours due time and per distinct
+ *     locale the rendered text (callbacks into the outbox: ICU stays out of
+ *     the store), then ONE delivery per contact across the announcement
+ *     (a guardian with two children, or two guardians sharing a phone, get
+ *     one delivery), attached to the message of the lowest student id.
+ *     No translation -> held (no_translation) unless allow_fallback.
+ *
+ * Idempotency keys are "<announcement salt>-<contact id>": unique per
+ * delivery, fixed at creation and reused on every attempt.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bp/store_outbox.h"
+#include "store_int.h"
+
+static const char DDL[] =
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_pair (student_id INTEGER, guardian_id INTEGER,"
+    "  may_receive INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_g (guardian_id INTEGER PRIMARY KEY,"
+    "  student_id INTEGER, ok INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (guardian_id INTEGER, contact_id INTEGER,"
+    "  channel TEXT);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT PRIMARY KEY, body TEXT,"
+    "  held INTEGER);"
+    "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_g; DELETE FROM temp.bp_aud_c;"
+    "DELETE FROM temp.bp_aud_tz; DELETE FROM temp.bp_aud_loc;";
+
+static const char SQL_PAIR_STUDENT[] =
+    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, sg.guardian_id, sg.may_receive"
+    "  FROM student st JOIN student_guardian sg ON sg.student_id = st.id"
+    " WHERE st.sourced_id = ?1 AND st.active = 1";
+static const char SQL_PAIR_SECTION[] =
+    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, sg.guardian_id, sg.may_receive"
+    "  FROM section se JOIN enrollment e ON e.section_id = se.id"
+    "  JOIN student st ON st.id = e.student_id AND st.active = 1"
+    "  JOIN student_guardian sg ON sg.student_id = st.id"
+    " WHERE se.sourced_id = ?1";
+static const char SQL_PAIR_SCHOOL[] =
+    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, sg.guardian_id, sg.may_receive"
+    "  FROM student st JOIN student_guardian sg ON sg.student_id = st.id"
+    " WHERE st.active = 1";
+static const char SQL_PAIR_GUARDIAN[] =
+    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, g.id, sg.may_receive"
+    "  FROM guardian g LEFT JOIN student_guardian sg ON sg.guardian_id = g.id"
+    "   AND sg.student_id IN (SELECT id FROM student WHERE active = 1)"
+    " WHERE g.sourced_id = ?1";
+static const char SQL_EXISTS_STUDENT[] =
+    "SELECT 1 FROM student WHERE sourced_id = ?1";
+static const char SQL_EXISTS_SECTION[] =
+    "SELECT 1 FROM section WHERE sourced_id = ?1";
+
+static const char SQL_CONVOS[] =
+    "INSERT INTO conversation (student_id, reply_token, created_at)"
+    " SELECT p.student_id, lower(hex(randomblob(12))), ?1"
+    "   FROM (SELECT DISTINCT student_id FROM temp.bp_aud_pair) p"
+    "  WHERE p.student_id IS NOT NULL AND NOT EXISTS"
+    "   (SELECT 1 FROM conversation c WHERE c.student_id = p.student_id)";
+static const char SQL_ANNOUNCE[] =
+    "INSERT INTO announcement (audience_kind, audience_ref, author_staff_id,"
+    "  template_key, template_args, body, urgency, allow_fallback, send_at, created_at)"
+    " VALUES (?1, ?2, nullif(?3, 0), ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), ?10)";
+static const char SQL_MESSAGES[] =
+    "INSERT INTO message (conversation_id, direction, channel, kind, author_staff_id,"
+    "  announcement_id, subject, body, match_rule, created_at)"
+    " SELECT c.id, 'out', 'dashboard', 'normal', nullif(?2, 0), ?1, ?3, ?4, 'outbound', ?5"
+    "   FROM (SELECT DISTINCT student_id FROM temp.bp_aud_pair"
+    "          WHERE student_id IS NOT NULL) p"
+    "   JOIN conversation c ON c.student_id = p.student_id";
+static const char SQL_TOUCH[] =
+    "UPDATE conversation SET last_message_at = ?1"
+    " WHERE student_id IN (SELECT student_id FROM temp.bp_aud_pair)";
+static const char SQL_GUARDIANS[] =
+    "INSERT INTO temp.bp_aud_g"
+    " SELECT guardian_id, min(CASE WHEN may_receive = 1 THEN student_id END),"
+    "        coalesce(max(may_receive), -1)"
+    "   FROM temp.bp_aud_pair GROUP BY guardian_id";
+static const char SQL_CHOOSE[] =
+    "INSERT INTO temp.bp_aud_c"
+    " SELECT ag.guardian_id, c.id, c.kind"
+    "   FROM temp.bp_aud_g ag JOIN guardian g ON g.id = ag.guardian_id"
+    "   JOIN guardian_contact gc ON gc.guardian_id = ag.guardian_id"
+    "   JOIN contact c ON c.id = gc.contact_id AND c.status = 'active'"
+    "  WHERE ag.ok = 1 AND c.kind = CASE WHEN EXISTS (SELECT 1 FROM guardian_contact gc2"
+    "          JOIN contact c2 ON c2.id = gc2.contact_id"
+    "         WHERE gc2.guardian_id = ag.guardian_id AND c2.kind = g.preferred_channel"
+    "           AND c2.status = 'active')"
+    "        THEN g.preferred_channel"
+    "        ELSE CASE g.preferred_channel WHEN 'sms' THEN 'email' ELSE 'sms' END END";
+static const char SQL_SKIPS[] =
+    "INSERT INTO delivery_skip (announcement_id, guardian_id, reason, created_at)"
+    " SELECT ?1, ag.guardian_id,"
+    "   CASE WHEN ag.ok = -1 THEN 'no_student'"
+    "        WHEN ag.ok = 0 THEN 'may_not_receive'"
+    "        WHEN EXISTS (SELECT 1 FROM guardian_contact gc JOIN contact c ON c.id = gc.contact_id"
+    "                      WHERE gc.guardian_id = ag.guardian_id AND c.status = 'opted_out')"
+    "        THEN 'opted_out' ELSE 'no_contact' END, ?2"
+    "   FROM temp.bp_aud_g ag"
+    "  WHERE NOT EXISTS (SELECT 1 FROM temp.bp_aud_c x WHERE x.guardian_id = ag.guardian_id)";
+static const char SQL_TZS[] =
+    "SELECT DISTINCT coalesce(g.timezone, ?1) FROM temp.bp_aud_c x"
+    "  JOIN guardian g ON g.id = x.guardian_id";
+static const char SQL_TZ_ADD[] =
+    "INSERT INTO temp.bp_aud_tz (tz, due) VALUES (?1, ?2)";
+static const char SQL_LOCALES[] =
+    "SELECT DISTINCT g.locale FROM temp.bp_aud_c x JOIN guardian g ON g.id = x.guardian_id";
+static const char SQL_LOC_ADD[] =
+    "INSERT INTO temp.bp_aud_loc (locale, body, held) VALUES (?1, ?2, ?3)";
+static const char SQL_DELIVERIES[] =
+    "INSERT INTO delivery (message_id, contact_id, channel, locale, body, state, held_reason,"
+    "  next_attempt_at, idempotency_key, created_at, updated_at)"
+    " SELECT m.id, x.contact_id, x.channel, g.locale, coalesce(l.body, ?2),"
+    "        CASE WHEN l.held = 1 THEN 'held' ELSE 'queued' END,"
+    "        CASE WHEN l.held = 1 THEN 'no_translation' END,"
+    "        coalesce(t.due, ?5), ?3 || '-' || x.contact_id, ?4, ?4"
+    "   FROM (SELECT c.contact_id, min(c.channel) AS channel, min(c.guardian_id) AS guardian_id,"
+    "                min(ag.student_id) AS student_id"
+    "           FROM temp.bp_aud_c c JOIN temp.bp_aud_g ag ON ag.guardian_id = c.guardian_id"
+    "          GROUP BY c.contact_id) x"
+    "   JOIN guardian g ON g.id = x.guardian_id"
+    "   JOIN conversation cv ON cv.student_id = x.student_id"
+    "   JOIN message m ON m.conversation_id = cv.id AND m.announcement_id = ?1"
+    "   LEFT JOIN temp.bp_aud_tz t ON t.tz = coalesce(g.timezone, ?6)"
+    "   LEFT JOIN temp.bp_aud_loc l ON l.locale = g.locale";
+static const char SQL_COUNT_DELIVERIES[] =
+    "SELECT d.channel, d.state, d.next_attempt_at > ?2, count(*) FROM delivery d"
+    "  JOIN message m ON m.id = d.message_id"
+    " WHERE m.announcement_id = ?1 GROUP BY 1, 2, 3";
+static const char SQL_COUNT_SKIPS[] =
+    "SELECT reason, count(*) FROM delivery_skip WHERE announcement_id = ?1 GROUP BY reason";
+
+static const char *const skip_names[BP_SKIP__COUNT] = {
+    "opted_out", "no_contact", "may_not_receive", "no_translation", "no_student",
+};
+
+const char *bp_skip_reason_name(enum bp_skip_reason r)
+{
+    return (unsigned)r < BP_SKIP__COUNT ? skip_names[r] : "?";
+}
+
+static int run1(struct bp_store *s, const char *sql, int64_t a, int64_t b)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, sql);
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    if (sqlite3_bind_parameter_count(st) >= 1)
+        sqlite3_bind_int64(st, 1, a);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, b);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+static int run_text(struct bp_store *s, const char *sql, const char *t)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, sql);
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_text(st, 1, t, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+static int fill_pairs(struct bp_store *s, struct bp_store_announce *a)
+{
+    const char *k = a->audience_kind;
+    int rc;
+
+    if (bp_str_eq(k, "student") || bp_str_eq(k, "section")) {
+        bool st = bp_str_eq(k, "student");
+        if (a->audience_ref == NULL)
+            return BP_EINVAL_INPUT;
+        rc = run_text(s, st ? SQL_EXISTS_STUDENT : SQL_EXISTS_SECTION, a->audience_ref);
+        if (rc == 0) {
+            snprintf(a->errmsg, sizeof a->errmsg, "no %s with sourced id '%.60s'",
+                     k, a->audience_ref);
+            return BP_ENOTFOUND;
+        }
+        if (rc < 0)
+            return rc;
+        return run_text(s, st ? SQL_PAIR_STUDENT : SQL_PAIR_SECTION, a->audience_ref);
+    }
+    if (bp_str_eq(k, "school"))
+        return run1(s, SQL_PAIR_SCHOOL, 0, 0);
+    if (!bp_str_eq(k, "custom") || a->nguardians == 0)
+        return BP_EINVAL_INPUT;
+    for (size_t i = 0; i < a->nguardians; i++) {
+        sqlite3_stmt *st = bp__store_stmt(s, SQL_PAIR_GUARDIAN);
+        if (st == NULL)
+            return BP_ESTORE;
+        sqlite3_bind_text(st, 1, a->guardians[i], -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return bp__store_err(rc);
+        if (sqlite3_changes(s->db) == 0) {
+            snprintf(a->errmsg, sizeof a->errmsg,
+                     "no guardian with sourced id '%.60s'", a->guardians[i]);
+            return BP_ENOTFOUND;
+        }
+    }
+    return 0;
+}
+
+static int insert_announcement(struct bp_store *s, struct bp_store_announce *a,
+                               const char *msg_body)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, SQL_ANNOUNCE);
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_text(st, 1, a->audience_kind, -1, SQLITE_TRANSIENT);
+    if (a->audience_ref != NULL)
+        sqlite3_bind_text(st, 2, a->audience_ref, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, a->author_staff_id);
+    if (a->template_key != NULL)
+        sqlite3_bind_text(st, 4, a->template_key, -1, SQLITE_TRANSIENT);
+    if (a->template_args != NULL)
+        sqlite3_bind_text(st, 5, a->template_args, -1, SQLITE_TRANSIENT);
+    if (a->body != NULL)
+        sqlite3_bind_text(st, 6, a->body, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 7, a->urgent ? "urgent" : "normal", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, a->allow_fallback ? 1 : 0);
+    sqlite3_bind_int64(st, 9, a->send_at);
+    sqlite3_bind_int64(st, 10, a->now_ms);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return bp__store_err(rc);
+    a->announcement_id = sqlite3_last_insert_rowid(s->db);
+    if ((rc = run1(s, SQL_CONVOS, a->now_ms, 0)) < 0)
+        return rc;
+    if ((st = bp__store_stmt(s, SQL_MESSAGES)) == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_int64(st, 1, a->announcement_id);
+    sqlite3_bind_int64(st, 2, a->author_staff_id);
+    if (a->subject != NULL)
+        sqlite3_bind_text(st, 3, a->subject, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, msg_body, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, a->now_ms);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return bp__store_err(rc);
+    a->messages = sqlite3_changes(s->db);
+    return run1(s, SQL_TOUCH, a->now_ms, 0);
+}
+
+/* Reads the distinct values of sel (one text column; ?1 = bind1) first,
+ * then calls each (the callback may insert into a temp table). */
+static int for_each_distinct(struct bp_store *s, const char *sel, const char *bind1,
+                             int (*each)(struct bp_store *, struct bp_store_announce *,
+                                         const char *),
+                             struct bp_store_announce *a)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, sel);
+    char **vals = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    if (bind1 != NULL)
+        sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            vals = bp_xrealloc(vals, cap * sizeof *vals);
+        }
+        vals[n++] = bp_xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_reset(st);
+    rc = rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = each(s, a, vals[i]);
+    for (size_t i = 0; i < n; i++)
+        free(vals[i]);
+    free(vals);
+    return rc;
+}
+
+static int base_time(const struct bp_store_announce *a)
+{
+    return a->send_at > a->now_ms;
+}
+
+static int each_tz(struct bp_store *s, struct bp_store_announce *a, const char *tz)
+{
+    int64_t base = base_time(a) ? a->send_at : a->now_ms, due = base;
+    sqlite3_stmt *st;
+    int rc;
+
+    if (a->due != NULL && !a->urgent && (rc = a->due(a->cb_arg, tz, base, &due)) < 0) {
+        snprintf(a->errmsg, sizeof a->errmsg, "time zone '%.60s'", tz);
+        return rc;
+    }
+    if ((st = bp__store_stmt(s, SQL_TZ_ADD)) == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_text(st, 1, tz, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, due);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+static int each_locale(struct bp_store *s, struct bp_store_announce *a,
+                       const char *loc)
+{
+    struct bp_buf out;
+    bool translated = true;
+    sqlite3_stmt *st;
+    int rc;
+
+    bp_buf_init(&out, 64 * 1024);
+    if ((rc = a->render(a->cb_arg, loc, &out, &translated)) < 0) {
+        snprintf(a->errmsg, sizeof a->errmsg, "rendering for locale '%.40s'", loc);
+        goto out;
+    }
+    rc = BP_ESTORE;
+    if ((st = bp__store_stmt(s, SQL_LOC_ADD)) == NULL)
+        goto out;
+    sqlite3_bind_text(st, 1, loc, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, out.data ? out.data : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, !translated && !a->allow_fallback);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    rc = rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+out:
+    bp_buf_free(&out);
+    return rc;
+}
+
+static int count_results(struct bp_store *s, struct bp_store_announce *a)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, SQL_COUNT_DELIVERIES);
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_int64(st, 1, a->announcement_id);
+    sqlite3_bind_int64(st, 2, a->now_ms);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int ch = bp_str_eq((const char *)sqlite3_column_text(st, 0), "email");
+        int64_t n = sqlite3_column_int64(st, 3);
+        a->deliveries[ch] += n;
+        if (bp_str_eq((const char *)sqlite3_column_text(st, 1), "held"))
+            a->held += n;
+        else if (sqlite3_column_int(st, 2))
+            a->deferred += n;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return bp__store_err(rc);
+    if ((st = bp__store_stmt(s, SQL_COUNT_SKIPS)) == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_int64(st, 1, a->announcement_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *w = (const char *)sqlite3_column_text(st, 0);
+        for (int i = 0; i < BP_SKIP__COUNT; i++)
+            if (bp_str_eq(w, skip_names[i]))
+                a->skipped[i] += sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
+                           const char *msg_body)
+{
+    sqlite3_stmt *st;
+    char salt[24];
+    int rc;
+
+    if ((rc = for_each_distinct(s, SQL_TZS, a->default_tz, each_tz, a)) < 0)
+        return rc;
+    if (a->render != NULL &&
+        (rc = for_each_distinct(s, SQL_LOCALES, NULL, each_locale, a)) < 0)
+        return rc;
+    if ((st = bp__store_stmt(s, SQL_DELIVERIES)) == NULL)
+        return BP_ESTORE;
+    snprintf(salt, sizeof salt, "a%lld-%08x", (long long)a->announcement_id,
+             (unsigned)(a->now_ms & 0xffffffff));
+    sqlite3_bind_int64(st, 1, a->announcement_id);
+    sqlite3_bind_text(st, 2, msg_body, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, salt, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, a->now_ms);
+    sqlite3_bind_int64(st, 5, base_time(a) ? a->send_at : a->now_ms);
+    sqlite3_bind_text(st, 6, a->default_tz, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+int bp_store_announce(struct bp_store *s, void *arg)
+{
+    struct bp_store_announce *a = arg;
+    struct bp_buf body;
+    bool translated;
+    int rc;
+
+    a->announcement_id = a->messages = a->held = a->deferred = 0;
+    a->deliveries[0] = a->deliveries[1] = 0;
+    memset(a->skipped, 0, sizeof a->skipped);
+    a->errmsg[0] = '\0';
+    bp_buf_init(&body, 64 * 1024);
+    if (a->body == NULL && a->render == NULL) {
+        rc = BP_EINVAL_INPUT;
+        goto out;
+    }
+    if (a->body != NULL)
+        rc = bp_buf_appends(&body, a->body);
+    else
+        rc = a->render(a->cb_arg, a->default_locale, &body, &translated);
+    if (rc < 0 || (rc = bp__store_exec(s, DDL, NULL)) < 0)
+        goto out;
+    if ((rc = fill_pairs(s, a)) < 0 ||
+        (rc = insert_announcement(s, a, body.data ? body.data : "")) < 0 ||
+        (rc = run1(s, SQL_GUARDIANS, 0, 0)) < 0 ||
+        (rc = run1(s, SQL_CHOOSE, 0, 0)) < 0 ||
+        (rc = run1(s, SQL_SKIPS, a->announcement_id, a->now_ms)) < 0 ||
+        (rc = make_deliveries(s, a, body.data ? body.data : "")) < 0)
+        goto out;
+    rc = count_results(s, a);
+out:
+    bp_buf_free(&body);
+    return rc;
+}
