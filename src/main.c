@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"check-config", bp_cmd_check_config, "validate a configuration file and exit"},
     {"roster", bp_cmd_roster, "roster import: load students, guardians and contacts"},
     {"staff", bp_cmd_staff, "staff add: create a staff account"},
+    {"send", bp_cmd_send, "send a message to a student's, section's or school's families"},
 };
 
 static void usage(FILE *f)

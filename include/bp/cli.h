@@ -21,6 +21,7 @@ int bp_cmd_migrate(int argc, char **argv);
 int bp_cmd_check_config(int argc, char **argv);
 int bp_cmd_roster(int argc, char **argv);       /* roster import ... */
 int bp_cmd_staff(int argc, char **argv);        /* staff add ... */
+int bp_cmd_send(int argc, char **argv);         /* send --section ... --text ... */
 
 /*
  * Loads the configuration named by -c (path may be NULL: then

@@ -8,11 +8,53 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bp/app.h"
 #include "bp/cli.h"
 #include "bp/log.h"
+#include "bp/outbox.h"
+#include "bp/sms.h"
 #include "bp_build.h"
+
+/* The outbox and its senders (docs/outbox.md).  BACKPACK_TEST_CLOCK_MS
+ * (test-only) pins the clock so quiet-hours tests need no sleeping. */
+static int start_outbox(struct bp_app *app, const struct bp_conf *c,
+                        struct bp_sender *sms, struct bp_outbox **ob,
+                        struct bp_errbuf *eb)
+{
+    struct bp_outbox_env env = {
+        .loop = bp_app_loop(app), .writer = bp_app_writer(app),
+        .store_ro = bp_app_store_ro(app), .http = bp_app_http(app),
+        .window = {(unsigned)c->sms_max_in_flight, (unsigned)c->smtp_workers * 8},
+    };
+    const char *fake = getenv("BACKPACK_TEST_CLOCK_MS");
+    char cb[512];
+    int rc;
+
+    if (fake != NULL && *fake != '\0')
+        bp_clock_set_fake(strtoll(fake, NULL, 10));
+    if (c->sms_enabled) {
+        struct bp_sms_opts o = {
+            .api_base = c->sms_api_base, .account_sid = c->sms_account_sid,
+            .auth_token = c->sms_auth_token, .from_number = c->sms_from_number,
+            .messaging_service_sid = c->sms_messaging_service_sid,
+            .status_callback = cb, .rate_per_second = (unsigned)c->sms_rate_per_second,
+            .max_in_flight = (unsigned)c->sms_max_in_flight,
+            .request_timeout_ms = c->sms_request_timeout,
+        };
+        snprintf(cb, sizeof cb, "%s%s", c->server_public_url,
+                 c->server_public_url[0] ? "/webhooks/sms/twilio/status" : "");
+        if ((rc = bp_sms_sender_new(env.loop, &o, sms, eb)) < 0)
+            return rc;
+        env.senders[BP_CHANNEL_SMS] = sms;
+    }
+    if ((rc = bp_outbox_start(c, &env, ob, eb)) < 0)
+        return rc;
+    bp_app_add_metrics(app, bp_outbox_metrics, *ob);
+    bp_app_on_stop(app, bp_outbox_stop, *ob);
+    return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -42,6 +84,8 @@ int bp_cmd_serve(int argc, char **argv)
     struct bp_errbuf eb = {{0}, {0}};
     struct bp_conf *conf = NULL;
     struct bp_app *app = NULL;
+    struct bp_outbox *outbox = NULL;
+    struct bp_sender sms = {0};
     const char *path = NULL;
     int opt, rc;
 
@@ -84,7 +128,15 @@ int bp_cmd_serve(int argc, char **argv)
         bp_log_close();
         return BP_EXIT_FAIL;
     }
-    rc = bp_app_run(app, &eb);
+    rc = start_outbox(app, conf, &sms, &outbox, &eb);
+    if (rc < 0) {
+        bp_log_error("outbox", "start_failed", "err=%s msg=\"%s\"",
+                     bp_err_name(rc), eb.msg);
+        bp_app_stop(app);
+    }
+    if (bp_app_run(app, &eb) < 0 || rc < 0)
+        rc = -1;
+    bp_outbox_free(outbox);
     bp_app_free(app);
     bp_conf_free(conf);
     bp_log_close();

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * `backpack send`: creates an announcement and its deliveries directly in
+ * the database (one transaction), then exits.  A running daemon notices
+ * the new due deliveries with its scheduler's poll (at most a second
+ * later); the daemon need not be running -- they wait, durable, until it
+ * is.  The same request over HTTP is POST /api/messages (src/outbox/api.c).
+ * Prints the JSON summary (ids and counts) on standard output.
+ *
+ * Test-only: BACKPACK_TEST_CLOCK_MS=<ms since epoch> pins the clock
+ * (bp_clock_set_fake) so quiet-hours tests need no sleeping.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bp/cli.h"
+#include "bp/log.h"
+#include "bp/outbox.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: backpack send [-c FILE] AUDIENCE CONTENT [OPTIONS]\n"
+        "\n"
+        "Audience (exactly one):\n"
+        "  --student SOURCED_ID   the guardians of one student\n"
+        "  --section SOURCED_ID   the guardians of a section's students\n"
+        "  --school               every active student's guardians\n"
+        "  --guardian SOURCED_ID  an explicit guardian (repeatable)\n"
+        "Content (exactly one):\n"
+        "  --text TEXT            the message as written\n"
+        "  --template KEY         a template, with --arg NAME=VALUE...\n"
+        "Options:\n"
+        "  --urgent               ignore quiet hours (never opt-outs)\n"
+        "  --send-at RFC3339      do not send before this time\n"
+        "  --allow-fallback       send in the school language when a family's\n"
+        "                         language has no translation\n"
+        "  --dry-run              count what would be sent, change nothing\n"
+        "  -c, --config FILE      configuration file\n"
+        "  -h, --help             show this help\n");
+}
+
+struct send_args {
+    struct bp_outbox_req req;
+    const char **guardians;
+    size_t ng;
+    const char *config;
+};
+
+static int parse_args(int argc, char **argv, struct send_args *s)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+        {"student", required_argument, NULL, 1}, {"section", required_argument, NULL, 2},
+        {"school", no_argument, NULL, 3}, {"guardian", required_argument, NULL, 4},
+        {"text", required_argument, NULL, 5}, {"template", required_argument, NULL, 6},
+        {"arg", required_argument, NULL, 7}, {"urgent", no_argument, NULL, 8},
+        {"send-at", required_argument, NULL, 9}, {"allow-fallback", no_argument, NULL, 10},
+        {"dry-run", no_argument, NULL, 11}, {NULL, 0, NULL, 0},
+    };
+    int opt, audiences = 0;
+
+    optind = 1;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': s->config = optarg; break;
+        case 'h': usage(stdout); return 1;
+        case 1: s->req.audience_kind = "student"; s->req.audience_ref = optarg; audiences++; break;
+        case 2: s->req.audience_kind = "section"; s->req.audience_ref = optarg; audiences++; break;
+        case 3: s->req.audience_kind = "school"; audiences++; break;
+        case 4:
+            if (s->ng == 0)
+                audiences++;
+            s->req.audience_kind = "custom";
+            s->guardians = bp_xrealloc(s->guardians, (s->ng + 1) * sizeof *s->guardians);
+            s->guardians[s->ng++] = optarg;
+            break;
+        case 5: s->req.text = optarg; break;
+        case 6: s->req.template_key = optarg; break;
+        case 7: break;      /* template arguments: used once templates land */
+        case 8: s->req.urgent = true; break;
+        case 9:
+            if (bp_outbox_parse_rfc3339(optarg, &s->req.send_at) < 0) {
+                fprintf(stderr, "backpack send: --send-at wants RFC 3339, e.g. "
+                                "2025-09-01T07:30:00-04:00\n");
+                return -1;
+            }
+            break;
+        case 10: s->req.allow_fallback = true; break;
+        case 11: s->req.dry_run = true; break;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc || audiences != 1) {
+        fprintf(stderr, "backpack send: give exactly one audience\n");
+        usage(stderr);
+        return -1;
+    }
+    s->req.guardians = s->guardians;
+    s->req.nguardians = s->ng;
+    return 0;
+}
+
+static int run(const struct bp_conf *conf, struct send_args *s)
+{
+    struct bp_store_opts o = {.path = conf->store_path, .busy_timeout_ms = 5000};
+    struct bp_errbuf eb = {{0}, {0}};
+    struct bp_outbox_policy pol;
+    struct bp_store_announce a;
+    struct bp_store *st = NULL;
+    struct bp_buf out;
+    int rc;
+
+    if (bp_outbox_prepare(conf, &s->req, &pol, &a, &eb) < 0) {
+        fprintf(stderr, "backpack send: %s\n", eb.msg);
+        return BP_EXIT_USAGE;
+    }
+    if ((rc = bp_store_open(&o, &st, &eb)) < 0 ||
+        (rc = bp_store_migrate(st, NULL, NULL, &eb)) < 0) {
+        fprintf(stderr, "backpack send: database: %s\n", eb.msg);
+        bp_store_close(st);
+        return BP_EXIT_FAIL;
+    }
+    if ((rc = bp_store_begin(st)) < 0)
+        goto fail;
+    if ((rc = bp_store_announce(st, &a)) < 0) {
+        bp_store_rollback(st);
+        goto fail;
+    }
+    if (s->req.dry_run) {
+        bp_store_rollback(st);
+    } else if ((rc = bp_store_audit_append(st, 0, "cli", "announcement.create",
+                                           "announcement", a.announcement_id,
+                                           NULL)) < 0 ||
+               (rc = bp_store_commit(st)) < 0) {
+        bp_store_rollback(st);
+        goto fail;
+    }
+    bp_store_close(st);
+    bp_buf_init(&out, 4096);
+    if (bp_outbox_summary_json(&a, s->req.dry_run, &out) == 0)
+        printf("%s\n", out.data);
+    bp_buf_free(&out);
+    if (!s->req.dry_run)
+        bp_log_info("outbox", "announcement", "id=%lld via=cli sms=%lld email=%lld held=%lld",
+                    (long long)a.announcement_id, (long long)a.deliveries[0],
+                    (long long)a.deliveries[1], (long long)a.held);
+    return BP_EXIT_OK;
+fail:
+    fprintf(stderr, "backpack send: %s%s%s\n", bp_strerror(rc),
+            a.errmsg[0] ? ": " : "", a.errmsg);
+    bp_store_close(st);
+    return rc == BP_ENOTFOUND ? BP_EXIT_USAGE : BP_EXIT_FAIL;
+}
+
+int bp_cmd_send(int argc, char **argv)
+{
+    struct send_args s;
+    struct bp_conf *conf = NULL;
+    const char *fake = getenv("BACKPACK_TEST_CLOCK_MS");
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    rc = parse_args(argc, argv, &s);
+    if (rc != 0) {
+        free(s.guardians);
+        return rc > 0 ? BP_EXIT_OK : BP_EXIT_USAGE;
+    }
+    if ((rc = bp_cli_load_conf(s.config, &conf)) != 0) {
+        free(s.guardians);
+        return rc;
+    }
+    if (fake != NULL && *fake != '\0')
+        bp_clock_set_fake(strtoll(fake, NULL, 10));
+    rc = run(conf, &s);
+    free(s.guardians);
+    bp_conf_free(conf);
+    bp_log_close();
+    return rc;
+}

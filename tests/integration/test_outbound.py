@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Outbound end to end: `backpack send` writes the announcement and its
+deliveries, the real daemon's outbox notices them (scheduler poll), sends
+through the real SMS sender to the imitation Twilio, and records results.
+Waits are polls with deadlines on the database or the fake's long-poll
+reads; nothing sleeps for timing."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from sms_support import BIN, FakeTwilio, query, school_config
+
+SEED = """
+INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,0,0);
+INSERT INTO section (id,school_id,sourced_id,title,created_at,updated_at) VALUES (1,1,'sec-1','Math',0,0);
+INSERT INTO student (id,school_id,sourced_id,given_name,family_name,created_at,updated_at) VALUES
+ (10,1,'stu-10','Ana','Diaz',0,0),(11,1,'stu-11','Luis','Diaz',0,0),(12,1,'stu-12','Mai','Tran',0,0);
+INSERT INTO enrollment VALUES (1,10),(1,11),(1,12);
+INSERT INTO guardian (id,sourced_id,given_name,family_name,preferred_channel,created_at,updated_at) VALUES
+ (20,'g-20','Rosa','Diaz','sms',0,0),(21,'g-21','Lan','Tran','email',0,0),
+ (22,'g-22','Amal','Tran','sms',0,0),(23,'g-23','Bo','Tran','email',0,0);
+INSERT INTO student_guardian (student_id,guardian_id) VALUES (10,20),(11,20),(12,21),(12,22),(12,23);
+INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES
+ (30,'sms','+15550100020','active',0,0),(31,'email','lan@example.org','active',0,0),
+ (32,'sms','+15550100022','opted_out',0,0),(33,'sms','+15550100023','active',0,0),
+ (34,'email','bo@example.org','bounced',0,0);
+INSERT INTO guardian_contact VALUES (20,30),(21,31),(22,32),(23,33),(23,34);
+"""
+
+
+def poll(pred, deadline=20.0, what="condition"):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(callbacks="off") as f:
+        yield f
+
+
+@pytest.fixture
+def setup(write_config, workdir, fake, serve):
+    config = school_config(write_config, fake)
+    db = os.path.join(workdir, "backpack.db")
+    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
+    query(db, "SELECT 1")
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.executescript(SEED)
+    con.commit()
+    con.close()
+    return config, db
+
+
+def send(config, *args, env=None):
+    r = subprocess.run([BIN, "send", "-c", config] + list(args), capture_output=True,
+                       text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def states(db):
+    return dict(query(db, "SELECT contact_id, state FROM delivery ORDER BY contact_id"))
+
+
+def test_section_mixed_preferences_and_opt_outs(setup, serve, fake):
+    config, db = setup
+    d = serve(config)
+    d.wait_log(r"event=started")
+    out = send(config, "--section", "sec-1", "--text", "Field trip tomorrow", "--urgent")
+    # Rosa (two children) one SMS; Lan e-mail; Amal opted out; Bo: e-mail
+    # bounced -> SMS fallback.  Two messages' worth of threads: 3 students.
+    assert out["messages"] == 3
+    assert out["deliveries"] == {"sms": 2, "email": 1}
+    assert out["skipped"]["opted_out"] == 1
+    assert query(db, "SELECT guardian_id, reason FROM delivery_skip") == [(22, "opted_out")]
+    poll(lambda: states(db).get(30) == "sent" and states(db).get(33) == "sent",
+         what="both SMS sent")
+    reqs = fake.requests(path="/2010-04-01/Accounts/%s/Messages.json" % fake.account_sid,
+                         min_count=2, timeout_ms=5000)["items"]
+    assert sorted(r.get("to") or r["params"]["To"] for r in reqs) == ["+15550100020",
+                                                                    "+15550100023"]
+    assert states(db)[31] == "queued"        # no e-mail sender configured here
+    sids = query(db, "SELECT provider_msg_id FROM delivery WHERE state = 'sent'")
+    assert all(s[0] and s[0].startswith("SM") for s in sids)
+
+
+def test_429_then_200_sends_one_message(setup, serve, fake, write_config):
+    config, db = setup
+    fake.script(action="error", status=429, retry_after=0)
+    d = serve(write_config_retry(config))
+    d.wait_log(r"event=started")
+    send(config, "--student", "stu-10", "--text", "hello", "--urgent")
+    poll(lambda: states(db).get(30) == "sent", what="sent after a 429")
+    row = query(db, "SELECT attempts, state FROM delivery WHERE contact_id = 30")[0]
+    assert row == (2, "sent")
+    st = fake.stats(tokens=True)
+    assert st["sends"] == 1
+
+
+def write_config_retry(config):
+    with open(config, "a") as f:
+        f.write("\n[outbox]\nretry_base = 1s\nretry_max = 1s\n")
+    return config
+
+
+def test_permanent_error_fails_and_marks_contact(setup, serve, fake):
+    config, db = setup
+    fake.script(action="error", status=400, code=21211)
+    d = serve(config)
+    d.wait_log(r"event=started")
+    send(config, "--student", "stu-10", "--text", "hello", "--urgent")
+    poll(lambda: states(db).get(30) == "failed", what="failed")
+    assert query(db, "SELECT status FROM contact WHERE id = 30") == [("invalid",)]
+    assert query(db, "SELECT kind, source FROM consent_event WHERE contact_id = 30") == [
+        ("invalid", "carrier")]
+
+
+def test_quiet_hours_with_pinned_clock(setup, serve, fake):
+    config, db = setup
+    env = dict(os.environ, BACKPACK_TEST_CLOCK_MS="1736998200000")  # 2025-01-16T03:30Z, 22:30 NY
+    out = send(config, "--student", "stu-10", "--text", "hello", env=env)
+    assert out["deferred"] == 1
+    due = query(db, "SELECT next_attempt_at FROM delivery WHERE contact_id = 30")[0][0]
+    assert due == 1737028800000                                     # 07:00 NY
+    d = serve(config, env=env)
+    d.wait_log(r"event=started")
+    fake.requests(min_count=1, timeout_ms=1500)                     # give it a chance to misbehave
+    assert states(db)[30] == "queued"
+    assert fake.stats()["sends"] == 0
