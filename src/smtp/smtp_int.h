@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Internals of src/smtp/: the sender struct shared by smtp.c (loop side:
+ * submit, completions, close) and smtp_worker.c (worker threads: sessions),
+ * and the pure classification in smtp_classify.c (exposed to tests).
+ *
+ * Threading: `q`, `done`, `closing` and `workers_left` are guarded by `mu`;
+ * a job belongs to the worker from the moment it leaves `q` until it is in
+ * `done` (STYLE.md C4.5).  Everything else is loop-thread only or immutable.
+ */
+#ifndef BP_SMTP_INT_H
+#define BP_SMTP_INT_H
+
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "bp/send.h"
+#include "bp/smtp.h"
+
+struct smtp_job {
+    struct smtp_job *next;
+    struct bp_send_job *job;
+    bp_send_done_fn cb;
+    void *arg;
+    struct bp_send_result res;
+};
+
+struct smtp_list {
+    struct smtp_job *head, *tail;
+};
+
+struct bp_smtp {
+    uv_loop_t *loop;
+    uv_async_t async;             /* completions and worker exits */
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    struct smtp_list q;           /* waiting for a worker */
+    struct smtp_list done;        /* results for the loop */
+    bool closing;
+    unsigned workers_left;        /* threads not yet exited */
+    uv_thread_t *threads;
+    unsigned nthreads;
+    unsigned jobs;                /* loop side: submitted, not called back */
+    bool joined;
+    void (*close_cb)(void *);
+    void *close_arg;
+    /* immutable after creation */
+    char *server;                 /* "host:port" */
+    char *username, *password, *from_address, *from_name;
+    enum bp_smtp_tls starttls;
+    long timeout_ms;
+    unsigned batch_max;
+};
+
+void bp__smtp_list_push(struct smtp_list *l, struct smtp_job *j);
+struct smtp_job *bp__smtp_list_pop(struct smtp_list *l);
+void bp__smtp_worker_main(void *arg);
+
+/* One SMTP reply as libesmtp reports it (code 0: none arrived). */
+struct bp__smtp_reply {
+    int code;
+    int enh[3];
+    const char *text;
+};
+
+/* The one classification of a message's outcome (STYLE.md C3.6), from the
+ * MAIL FROM, RCPT TO and DATA replies and the session's libesmtp error
+ * (session_err 0 when smtp_start_session succeeded; conn_refused tells a
+ * refused/unreachable relay apart).  Fills *r completely. */
+void bp__smtp_classify(const struct bp__smtp_reply *mail, const struct bp__smtp_reply *rcpt,
+                       const struct bp__smtp_reply *data, int session_err,
+                       const char *session_errtext, struct bp_send_result *r);
+
+#endif

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * SMTP worker threads.  Each takes everything queued (up to batch_max),
+ * builds the MIME text of each job (smtp_mime.c), and sends the batch over
+ * ONE libesmtp session: connect, EHLO, STARTTLS per config, AUTH when a
+ * user name is set, MAIL/RCPT/DATA per message, QUIT.  Statuses (MAIL, RCPT,
+ * DATA) are read BEFORE smtp_destroy_session (reading after is a
+ * use-after-free) and classified by smtp_classify.c; results go to the
+ * loop through the done list and uv_async_send.  Timeouts are milliseconds
+ * with Timeout_OVERRIDE_RFC2822_MINIMUM (DEPENDENCY-NOTES §4).
+ * Workers never touch loop objects other than uv_async_send.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <auth-client.h>
+#include <libesmtp.h>
+
+#include "bp/base.h"
+#include "smtp_int.h"
+
+struct slot {
+    struct smtp_job *j;
+    char *text;
+    smtp_message_t msg;
+    smtp_recipient_t rcpt;
+};
+
+static int auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
+{
+    struct bp_smtp *s = arg;
+    for (int i = 0; i < fields; i++) {
+        if (req[i].flags & AUTH_USER)
+            result[i] = s->username;
+        else if (req[i].flags & AUTH_PASS)
+            result[i] = s->password;
+        else
+            return 0;
+    }
+    return 1;
+}
+
+static void reply_of(const smtp_status_t *st, struct bp__smtp_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!st)
+        return;
+    r->code = st->code;
+    r->enh[0] = st->enh_class;
+    r->enh[1] = st->enh_subject;
+    r->enh[2] = st->enh_detail;
+    r->text = st->text;
+}
+
+static smtp_session_t new_session(struct bp_smtp *s, auth_context_t *auth)
+{
+    smtp_session_t ss = smtp_create_session();
+    if (!ss)
+        return NULL;
+    smtp_set_server(ss, s->server);
+    static const int which[] = { Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA,
+                                 Timeout_TRANSFER, Timeout_DATA2 };
+    for (size_t i = 0; i < BP_ARRAY_LEN(which); i++)
+        smtp_set_timeout(ss, which[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, s->timeout_ms);
+    smtp_starttls_enable(ss, s->starttls == BP_SMTP_TLS_REQUIRED ? Starttls_REQUIRED
+                             : s->starttls == BP_SMTP_TLS_TRY   ? Starttls_ENABLED
+                                                                : Starttls_DISABLED);
+    *auth = NULL;
+    if (s->username) {
+        *auth = auth_create_context();
+        auth_set_mechanism_flags(*auth, AUTH_PLUGIN_PLAIN, 0);
+        auth_set_interact_cb(*auth, auth_interact, s);
+        smtp_auth_set_context(ss, *auth);
+    }
+    return ss;
+}
+
+static void bad_message(struct smtp_job *j, const char *why)
+{
+    memset(&j->res, 0, sizeof j->res);
+    j->res.cls = BP_SEND_PERMANENT;
+    snprintf(j->res.error_code, sizeof j->res.error_code, "bad_message");
+    snprintf(j->res.error_detail, sizeof j->res.error_detail, "%s", why);
+}
+
+/* Sends slots[0..n) over one session; fills each job's result. */
+static void send_batch(struct bp_smtp *s, struct slot *sl, size_t n)
+{
+    auth_context_t auth = NULL;
+    smtp_session_t ss = new_session(s, &auth);
+    size_t used = 0;
+    for (size_t i = 0; ss && i < n; i++) {
+        char err[128];
+        size_t len;
+        struct bp_send_job *job = sl[i].j->job;
+        sl[i].text = bp_smtp_mime_build(s->from_name, s->from_address, job, bp_clock_now_ms(),
+                                        &len, err, sizeof err);
+        if (!sl[i].text) {
+            bad_message(sl[i].j, err);
+            continue;
+        }
+        sl[i].msg = smtp_add_message(ss);
+        smtp_set_reverse_path(sl[i].msg, s->from_address);
+        sl[i].rcpt = smtp_add_recipient(sl[i].msg, job->to);
+        smtp_set_message_str(sl[i].msg, sl[i].text);
+        used++;
+    }
+    int ok = used ? smtp_start_session(ss) : 1;
+    int eno = ok ? 0 : smtp_errno();
+    char etext[128] = "";
+    if (!ok)
+        smtp_strerror(eno, etext, sizeof etext);
+    for (size_t i = 0; i < n; i++) {
+        if (!sl[i].text && ss)
+            continue;                     /* bad_message already */
+        struct bp__smtp_reply mail, rcpt, data;
+        reply_of(sl[i].msg ? smtp_reverse_path_status(sl[i].msg) : NULL, &mail);
+        reply_of(sl[i].rcpt ? smtp_recipient_status(sl[i].rcpt) : NULL, &rcpt);
+        reply_of(sl[i].msg ? smtp_message_transfer_status(sl[i].msg) : NULL, &data);
+        bp__smtp_classify(&mail, &rcpt, &data, ss ? eno : -1, ss ? etext : "no session",
+                          &sl[i].j->res);
+    }
+    if (ss)
+        smtp_destroy_session(ss);         /* statuses were read above */
+    if (auth)
+        auth_destroy_context(auth);
+    for (size_t i = 0; i < n; i++)
+        free(sl[i].text);
+}
+
+void bp__smtp_worker_main(void *arg)
+{
+    struct bp_smtp *s = arg;
+    struct slot *sl = bp_xcalloc(s->batch_max, sizeof *sl);
+    for (;;) {
+        size_t n = 0;
+        uv_mutex_lock(&s->mu);
+        while (!s->q.head && !s->closing)
+            uv_cond_wait(&s->cv, &s->mu);
+        while (n < s->batch_max && s->q.head)
+            sl[n++].j = bp__smtp_list_pop(&s->q);
+        uv_mutex_unlock(&s->mu);
+        if (n == 0)
+            break;                        /* closing and nothing queued */
+        send_batch(s, sl, n);
+        uv_mutex_lock(&s->mu);
+        for (size_t i = 0; i < n; i++)
+            bp__smtp_list_push(&s->done, sl[i].j);
+        uv_mutex_unlock(&s->mu);
+        uv_async_send(&s->async);
+        memset(sl, 0, n * sizeof *sl);
+    }
+    free(sl);
+    uv_mutex_lock(&s->mu);
+    s->workers_left--;
+    uv_mutex_unlock(&s->mu);
+    uv_async_send(&s->async);
+}

@@ -1,0 +1,221 @@
+"""The e-mail sender (src/smtp) against a real SMTP server, through the C driver.
+
+tests/unit/smtp/smtp_driver submits jobs through bp_smtp_sender_new() (GMime + libesmtp on
+the sender's own worker threads) and prints one JSON line per result.  The server is a real
+aiosmtpd (Debian's python3-aiosmtpd) Controller on loopback that stores each raw message and
+counts SMTP sessions; it rejects recipients "reject-*" with 550 5.1.1 and "busy-*" with
+451 4.3.0.  Received messages are parsed with Python's email package in strict mode
+(policy.default with raise_on_defect) to prove they are well-formed.
+"""
+import email
+import email.policy
+import json
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+
+STRICT = email.policy.default.clone(raise_on_defect=True)
+FROM = "office@school.example"
+
+
+def driver_path():
+    bindir = os.path.dirname(os.environ["BACKPACK_BIN"])
+    return os.path.join(bindir, "tests", "unit", "smtp", "smtp_driver")
+
+
+class Sink:
+    def __init__(self):
+        self.messages = []
+        self.sessions = 0
+        self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("reject-"):
+            return "550 5.1.1 <%s>: Recipient address rejected: no such user" % address
+        if address.startswith("busy-"):
+            return "451 4.3.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                                  "raw": envelope.original_content})
+        return "250 Message accepted for delivery"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def sink():
+    handler = Sink()
+    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
+    ctl.start()
+    handler.port = ctl.port
+    try:
+        yield handler
+    finally:
+        ctl.stop()
+
+
+def run(port, jobs, *extra, timeout=120):
+    args = [driver_path(), "--host", "127.0.0.1", "--port", str(port), "--from", FROM,
+            "--from-name", "École Sainte-Anne", "--timeout-ms", "3000"] + list(extra)
+    stdin = "".join(json.dumps(j) + "\n" for j in jobs)
+    p = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout)
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    assert lines and lines[-1].get("summary"), p.stdout + p.stderr
+    s = lines[-1]
+    assert p.returncode == 0, p.stderr
+    assert s["loop_close"] == 0 and s["dup_callbacks"] == 0 and s["missing"] == 0
+    res = {r["message_id"]: r for r in lines[:-1]}
+    assert len(res) == len(lines) - 1 == len(jobs)
+    return res
+
+
+SUBJECTS = {
+    "ar": "اجتماع أولياء الأمور يوم الخميس",
+    "zh": "家长会通知：星期四下午",
+    "vi": "Thông báo họp phụ huynh thứ Năm",
+}
+BODIES = {
+    "ar": "مرحبا،\nالاجتماع يوم الخميس الساعة السادسة.\n",
+    "zh": "您好，\n家长会在星期四下午六点举行。\n",
+    "vi": "Xin chào,\nBuổi họp phụ huynh vào thứ Năm lúc 18 giờ.\n.leading dot line\n",
+}
+
+
+def job(mid, to="parent@example.org", lang="vi", **kw):
+    j = {"to": to, "to_name": "Nguyễn Thị Hoa", "subject": SUBJECTS[lang], "body": BODIES[lang],
+         "message_id": mid, "reply_to": "replies+t%s@school.example" % mid.split("@")[0]}
+    j.update(kw)
+    return j
+
+
+def test_messages_are_well_formed_mime(sink):
+    jobs = [job("m-%s@school.example" % lang, lang=lang, to="p-%s@example.org" % lang,
+                in_reply_to="<orig-%s@parent.example>" % lang,
+                references="<root@school.example> <orig-%s@parent.example>" % lang,
+                unsubscribe_url="https://school.example/u/%s" % lang,
+                unsubscribe_mailto="unsub+%s@school.example" % lang, automatic=True,
+                html_body="<p>%s</p>" % BODIES[lang].splitlines()[0] if lang == "zh" else None)
+            for lang in SUBJECTS]
+    res = run(sink.port, jobs)
+    assert all(r["cls"] == "ok" for r in res.values()), res
+    assert len(sink.messages) == 3
+    for m in sink.messages:
+        raw = m["raw"]
+        assert b"\r\n" in raw and raw.count(b"\n") == raw.count(b"\r\n")   # CRLF only
+        msg = email.message_from_bytes(raw, policy=STRICT)
+        lang = msg["Message-ID"][3:5]
+        assert m["from"] == FROM and m["to"] == ["p-%s@example.org" % lang]
+        assert msg["Message-ID"] == "<m-%s@school.example>" % lang
+        assert str(msg["Subject"]) == SUBJECTS[lang]
+        assert "=?" in raw.split(b"\r\n\r\n")[0].decode("ascii")            # headers are 7-bit
+        assert msg["From"].addresses[0].display_name == "École Sainte-Anne"
+        assert msg["From"].addresses[0].addr_spec == FROM
+        assert msg["To"].addresses[0].display_name == "Nguyễn Thị Hoa"
+        assert msg["Reply-To"].addresses[0].addr_spec == "replies+tm-%s@school.example" % lang
+        assert msg["In-Reply-To"] == "<orig-%s@parent.example>" % lang
+        assert msg["References"].split() == ["<root@school.example>",
+                                             "<orig-%s@parent.example>" % lang]
+        assert msg["List-Unsubscribe"].replace("\r\n", "").replace("  ", " ") == \
+            "<mailto:unsub+%s@school.example>, <https://school.example/u/%s>" % (lang, lang)
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert msg["Auto-Submitted"] == "auto-generated"
+        assert msg["MIME-Version"] == "1.0" and msg["Date"].datetime is not None
+        plain = msg.get_body(preferencelist=("plain",))
+        assert plain.get_content_charset() == "utf-8"
+        assert plain.get_content().replace("\r\n", "\n") == BODIES[lang]
+        if lang == "zh":
+            assert msg.get_content_type() == "multipart/alternative"
+            html = msg.get_body(preferencelist=("html",))
+            assert html.get_content().strip() == "<p>%s</p>" % BODIES["zh"].splitlines()[0]
+        else:
+            assert msg.get_content_type() == "text/plain"
+
+
+def test_not_automatic_has_no_auto_submitted(sink):
+    run(sink.port, [job("plain-1@school.example")])
+    msg = email.message_from_bytes(sink.messages[0]["raw"], policy=STRICT)
+    assert msg["Auto-Submitted"] is None and msg["List-Unsubscribe"] is None
+
+
+def test_550_is_permanent_with_enhanced_status(sink):
+    res = run(sink.port, [job("r1@school.example", to="reject-x@example.org"),
+                          job("r2@school.example")], "--workers", "1")
+    r = res["r1@school.example"]
+    assert (r["cls"], r["code"]) == ("permanent", "550")
+    assert r["detail"].startswith("5.1.1")
+    assert "reject-x@example.org" not in r["detail"]
+    assert res["r2@school.example"]["cls"] == "ok"
+    assert len(sink.messages) == 1
+
+
+def test_451_is_transient(sink):
+    r = run(sink.port, [job("b1@school.example", to="busy-x@example.org")])["b1@school.example"]
+    assert (r["cls"], r["code"]) == ("transient", "451")
+
+
+def test_server_down_is_transient():
+    port = free_port()
+    r = run(port, [job("d1@school.example")])["d1@school.example"]
+    assert (r["cls"], r["code"]) == ("transient", "connect")
+
+
+def test_silent_server_is_transient_timeout():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)          # accepts (kernel backlog) and never greets
+    try:
+        r = run(srv.getsockname()[1], [job("t1@school.example")],
+                "--timeout-ms", "1000")["t1@school.example"]
+    finally:
+        srv.close()
+    assert r["cls"] == "transient" and r["code"] in ("timeout", "connect")
+    assert 900 <= r["ms"] < 10000
+
+
+def test_many_messages_over_few_sessions(sink):
+    n = 200
+    res = run(sink.port, [job("many-%d@school.example" % i, to="p%d@example.org" % i)
+                          for i in range(n)], "--workers", "2", "--batch", "100")
+    assert all(r["cls"] == "ok" for r in res.values())
+    assert len(sink.messages) == n
+    assert 2 <= sink.sessions <= 10, sink.sessions       # batched, not one per message
+    ids = sorted(email.message_from_bytes(m["raw"], policy=STRICT)["Message-ID"]
+                 for m in sink.messages)
+    assert ids == sorted("<many-%d@school.example>" % i for i in range(n))
+
+
+def test_invalid_job_is_permanent_bad_message(sink):
+    res = run(sink.port, [job("x1@school.example", subject="a\r\nBcc: v@example.org")])
+    assert (res["x1@school.example"]["cls"], res["x1@school.example"]["code"]) == \
+        ("permanent", "bad_message")
+    assert sink.messages == []
+
+
+def test_close_with_jobs_pending_cancels_or_sends_each_once(sink):
+    n = 50
+    res = run(sink.port, [job("c%d@school.example" % i) for i in range(n)],
+              "--workers", "1", "--batch", "1", "--close-after-submit")
+    classes = [r["cls"] for r in res.values()]
+    sent = classes.count("ok")
+    assert sent + sum(1 for r in res.values() if r["code"] == "canceled") == n
+    assert sent == len(sink.messages)

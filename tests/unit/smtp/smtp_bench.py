@@ -1,0 +1,58 @@
+"""Benchmark: e-mails/s through src/smtp (GMime + libesmtp workers) to a real aiosmtpd.
+
+    /usr/bin/python3 tests/unit/smtp/smtp_bench.py BUILD/tests/unit/smtp/smtp_driver [N] [WORKERS]
+
+Run by `meson test --benchmark smtp_sender`.  The sink is `python3 -m aiosmtpd` in its own
+process (so its CPU is not shared with this script), discarding messages (Sink handler).
+Prints figures; never pass/fail on speed.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def main():
+    driver = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+    workers = sys.argv[3] if len(sys.argv) > 3 else "4"
+    port = free_port()
+    sink = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
+                             "127.0.0.1:%d" % port, "-c", "aiosmtpd.handlers.Sink"])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        out = subprocess.run([driver, "--host", "127.0.0.1", "--port", str(port),
+                              "--from", "office@school.example", "--from-name", "École",
+                              "--workers", workers, "--batch", "200", "--bench", str(n)],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        os.kill(sink.pid, signal.SIGTERM)
+        sink.wait(10)
+    s = json.loads(out.splitlines()[-1])
+    assert s["results"] == n, s
+    print("smtp sender: %d e-mails in %.2f s = %.0f e-mails/s (%s workers, batches of <= 200); "
+          "load average %.1f" % (n, s["elapsed_ms"] / 1000, s["per_second"], workers,
+                                 os.getloadavg()[0]))
+
+
+if __name__ == "__main__":
+    main()
