@@ -22,6 +22,7 @@ struct bp__app_modules {
     struct bp_tmpl_catalog *catalog;
     struct bp_ingest *ingest;
     const struct bp_conf *conf;
+    uint64_t events_sms_in;     /* new inbound messages announced */
 };
 
 static const char *locales_dir(const struct bp_conf *c)
@@ -80,7 +81,27 @@ static int render_reply(void *ctx, enum bp_store_reply kind, const char *locale,
 
 static int ingest_metrics(void *arg, struct bp_buf *out)
 {
-    return bp_ingest_metrics_write(arg, out);
+    struct bp__app_modules *m = arg;
+    int rc = bp_ingest_metrics_write(m->ingest, out);
+
+    if (rc == 0)
+        rc = bp_buf_printf(out,
+            "# HELP backpack_message_events_total New messages announced to live subscribers.\n"
+            "# TYPE backpack_message_events_total counter\n"
+            "backpack_message_events_total{kind=\"sms_in\"} %llu\n",
+            (unsigned long long)m->events_sms_in);
+    return rc;
+}
+
+/* The live-update seam: each stored inbound message is announced here; the
+ * dashboard's SSE endpoint will fan it out to the staff who may see it. */
+static void on_message_event(void *arg, const struct bp_ingest_event *ev)
+{
+    struct bp__app_modules *m = arg;
+
+    m->events_sms_in++;
+    bp_log_debug("app", "message_event", "kind=%s msg=%lld convo=%lld", ev->kind,
+                 (long long)ev->message_id, (long long)ev->conversation_id);
 }
 
 static int start_ingest(struct bp_app *app, struct bp__app_modules *m,
@@ -105,7 +126,8 @@ static int start_ingest(struct bp_app *app, struct bp__app_modules *m,
         bp_errbuf_set(eb, "http", "cannot register the SMS webhooks");
         return rc;
     }
-    bp_app_add_metrics(app, ingest_metrics, m->ingest);
+    bp_ingest_listen(m->ingest, on_message_event, m);
+    bp_app_add_metrics(app, ingest_metrics, m);
     bp_log_info("app", "sms_webhooks_enabled", "provider=%s", o.provider);
     return 0;
 }

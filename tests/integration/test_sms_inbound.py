@@ -241,3 +241,14 @@ def test_a_thousand_concurrent_webhooks_stored_once(fake, school):
     assert codes == [200] * 1000
     assert query(school.db, "SELECT count(*), count(DISTINCT provider_msg_id) FROM message"
                             " WHERE provider_msg_id LIKE 'SMload%'") == [(1000, 1000)]
+
+
+def test_each_new_message_is_announced_once(fake, school):
+    r = fake.inbound(to_url=school.url, sign_url=PUBLIC_URL + PATH, to=SCHOOL_NUMBER,
+                     body="first", repeat=3, **{"from": "+15550100021"})
+    fake.inbound(to_url=school.url, sign_url=PUBLIC_URL + PATH, to=SCHOOL_NUMBER,
+                 body="second", **{"from": "+15550107777"})
+    assert [a["status"] for a in r["attempts"]] == [200, 200, 200]
+    _, _, body = http_request(school.port, "GET", "/metrics")
+    assert b'backpack_message_events_total{kind="sms_in"} 2\n' in body
+    assert b'backpack_sms_webhooks_total{kind="inbound",result="duplicate"} 2\n' in body
