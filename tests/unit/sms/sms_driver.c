@@ -41,7 +41,7 @@ struct djob {
 static struct bp_sender snd;
 static uv_loop_t loop;
 static struct djob *jobs;
-static size_t njobs, submitted, results, dups;
+static size_t njobs, submitted, results, dups, oks;
 static size_t bench_n, window = 256;
 static bool quiet, close_after_submit, closed;
 static uint64_t t_start;
@@ -66,6 +66,7 @@ static void on_done(struct bp_send_job *job, const struct bp_send_result *r, voi
     if (++d->calls > 1)
         dups++;
     results++;
+    oks += r->cls == BP_SEND_OK;
     if (!quiet) {
         json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "i", (json_int_t)d->i,
                               "key", d->key, "cls", cls_name(r->cls), "sid", r->provider_msg_id,
@@ -211,9 +212,9 @@ int main(int argc, char **argv)
     double cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     printf("{\"summary\":true,\"cpu_us_per_result\":%.1f,", results ? cpu_us / (double)results : 0);
-    printf("\"submitted\":%zu,\"results\":%zu,\"dup_callbacks\":%zu,"
+    printf("\"submitted\":%zu,\"results\":%zu,\"ok\":%zu,\"dup_callbacks\":%zu,"
            "\"missing\":%zu,\"loop_close\":%d,\"elapsed_ms\":%.1f,\"per_second\":%.0f}\n",
-           submitted, results, dups, missing, lc, ms, ms > 0 ? (double)results * 1000.0 / ms : 0);
+           submitted, results, oks, dups, missing, lc, ms, ms > 0 ? (double)results * 1000.0 / ms : 0);
     for (size_t i = 0; i < njobs; i++)
         free(jobs[i].body);
     free(jobs);

@@ -7,6 +7,7 @@ process (so its CPU is not shared with this script), discarding messages (Sink h
 Prints figures; never pass/fail on speed.
 """
 import json
+import resource
 import os
 import signal
 import socket
@@ -40,18 +41,29 @@ def main():
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
+        with open("/proc/%d/stat" % sink.pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        sink_before = (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
         out = subprocess.run([driver, "--host", "127.0.0.1", "--port", str(port),
                               "--from", "office@school.example", "--from-name", "École",
                               "--workers", workers, "--batch", "200", "--bench", str(n)],
                              capture_output=True, text=True, check=True).stdout
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)   # the driver only (sink not reaped)
+        with open("/proc/%d/stat" % sink.pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        sink_cpu = (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK") - sink_before
     finally:
         os.kill(sink.pid, signal.SIGTERM)
         sink.wait(10)
     s = json.loads(out.splitlines()[-1])
-    assert s["results"] == n, s
+    assert s["results"] == s["ok"] == n, s
     print("smtp sender: %d e-mails in %.2f s = %.0f e-mails/s (%s workers, batches of <= 200); "
           "load average %.1f" % (n, s["elapsed_ms"] / 1000, s["per_second"], workers,
                                  os.getloadavg()[0]))
+    drv = ru.ru_utime + ru.ru_stime
+    print("sender CPU %.0f us/e-mail (one core: %.0f e-mails/s); aiosmtpd CPU %.0f us/e-mail "
+          "(one core: %.0f e-mails/s)" % (drv * 1e6 / n, n / drv, sink_cpu * 1e6 / n,
+                                          n / sink_cpu if sink_cpu else 0))
 
 
 if __name__ == "__main__":

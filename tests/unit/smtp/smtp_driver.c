@@ -44,7 +44,7 @@ struct djob {
 static struct bp_sender snd;
 static uv_loop_t loop;
 static struct djob *jobs;
-static size_t njobs, submitted, results, dups;
+static size_t njobs, submitted, results, dups, oks;
 static bool quiet, closed;
 
 static void on_closed(void *arg)
@@ -60,6 +60,7 @@ static void on_done(struct bp_send_job *job, const struct bp_send_result *r, voi
     if (++d->calls > 1)
         dups++;
     results++;
+    oks += r->cls == BP_SEND_OK;
     if (!quiet) {
         json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I}", "i", (json_int_t)d->i,
                               "message_id", d->job.message_id ? d->job.message_id : "",
@@ -192,9 +193,9 @@ int main(int argc, char **argv)
     size_t missing = 0;
     for (size_t i = 0; i < submitted; i++)
         missing += jobs[i].calls == 0;
-    printf("{\"summary\":true,\"submitted\":%zu,\"results\":%zu,\"dup_callbacks\":%zu,"
+    printf("{\"summary\":true,\"submitted\":%zu,\"results\":%zu,\"ok\":%zu,\"dup_callbacks\":%zu,"
            "\"missing\":%zu,\"loop_close\":%d,\"elapsed_ms\":%.1f,\"per_second\":%.0f}\n",
-           submitted, results, dups, missing, lc, ms, ms > 0 ? (double)results * 1000.0 / ms : 0);
+           submitted, results, oks, dups, missing, lc, ms, ms > 0 ? (double)results * 1000.0 / ms : 0);
     for (size_t i = 0; i < njobs; i++)
         for (int k = 0; k < NF; k++)
             free(jobs[i].f[k]);
