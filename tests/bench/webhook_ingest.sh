@@ -26,6 +26,7 @@ listen = 127.0.0.1:$port
 public_url = http://127.0.0.1:$port
 [store]
 path = $work/backpack.db
+synchronous = ${SYNC:-full}
 [log]
 level = warn
 [school]
@@ -52,11 +53,20 @@ for _ in $(seq 100); do
 done
 before=$(sqlite3 "$work/backpack.db" "SELECT count(*) FROM message WHERE direction='in'")
 echo "== durable webhooks: wrk -t2 -c$conns -d${secs}s ($n pre-signed requests)"
+if [ -n "${PERF:-}" ]; then      # PERF=1: also profile the daemon during the run
+  perf record -F 499 -g -p "$pid" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+fi
 WEBHOOK_REQUESTS=$work/requests.tsv WRK_THREADS=2 wrk -t2 -c"$conns" -d"${secs}s" --latency \
   -s tests/bench/webhook.lua "http://127.0.0.1:$port/webhooks/sms/twilio" | tee "$work/wrk.txt"
 after=$(sqlite3 "$work/backpack.db" "SELECT count(*) FROM message WHERE direction='in'")
 ok=$(sed -n 's/^answers: 200=\([0-9]*\).*/\1/p' "$work/wrk.txt")
 echo "rows stored during the run: $((after - before)); answered 200: $ok (replays of a sid count once)"
+curl -s "http://127.0.0.1:$port/metrics" | grep -E "^backpack_store_(commits|requests)_total"
+if [ -n "${PERF:-}" ]; then
+  wait %?perf 2>/dev/null || sleep 1
+  perf report -i "$work/perf.data" --stdio --no-children --sort symbol 2>/dev/null | \
+    grep -E "^ +[0-9]" | head -40
+fi
 echo "== HTTP ceiling: wrk -t2 -c$conns -d${secs}s /healthz"
 wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/healthz" | \
   grep -E "Requests/sec|50%|99%"
