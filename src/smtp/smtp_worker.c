@@ -41,6 +41,22 @@ static int auth_interact(auth_client_request_t req, char **result, int fields, v
     return 1;
 }
 
+/* Watches the dialogue for AUTH: libesmtp does not report a refused AUTH (it
+ * QUITs, every message keeps status code 0, and the 535 line never reaches
+ * the monitor).  AUTH sent and no 235 seen = credentials refused. */
+struct auth_watch {
+    bool sent, ok;
+};
+
+static void monitor(const char *buf, int len, int writing, void *arg)
+{
+    struct auth_watch *w = arg;
+    if (writing == SMTP_CB_WRITING && len >= 5 && !strncmp(buf, "AUTH ", 5))
+        w->sent = true;
+    else if (writing == SMTP_CB_READING && len >= 3 && !strncmp(buf, "235", 3))
+        w->ok = true;
+}
+
 static void reply_of(const smtp_status_t *st, struct bp__smtp_reply *r)
 {
     memset(r, 0, sizeof *r);
@@ -90,6 +106,9 @@ static void send_batch(struct bp_smtp *s, struct slot *sl, size_t n)
     auth_context_t auth = NULL;
     smtp_session_t ss = new_session(s, &auth);
     size_t used = 0;
+    struct auth_watch aw = { false, false };
+    if (ss && auth)
+        smtp_set_monitorcb(ss, monitor, &aw, 0);
     for (size_t i = 0; ss && i < n; i++) {
         char err[128];
         size_t len;
@@ -111,6 +130,7 @@ static void send_batch(struct bp_smtp *s, struct slot *sl, size_t n)
     char etext[128] = "";
     if (!ok)
         smtp_strerror(eno, etext, sizeof etext);
+    bool auth_failed = aw.sent && !aw.ok;
     for (size_t i = 0; i < n; i++) {
         if (!sl[i].text && ss)
             continue;                     /* bad_message already */
@@ -118,8 +138,14 @@ static void send_batch(struct bp_smtp *s, struct slot *sl, size_t n)
         reply_of(sl[i].msg ? smtp_reverse_path_status(sl[i].msg) : NULL, &mail);
         reply_of(sl[i].rcpt ? smtp_recipient_status(sl[i].rcpt) : NULL, &rcpt);
         reply_of(sl[i].msg ? smtp_message_transfer_status(sl[i].msg) : NULL, &data);
+        if (auth_failed && mail.code == 0) {
+            mail.code = 535;                /* PERMANENT: credentials refused */
+            mail.text = "authentication refused";
+        }
         bp__smtp_classify(&mail, &rcpt, &data, ss ? eno : -1, ss ? etext : "no session",
                           &sl[i].j->res);
+        if (auth_failed && mail.code == 535)
+            snprintf(sl[i].j->res.error_code, sizeof sl[i].j->res.error_code, "auth");
     }
     if (ss)
         smtp_destroy_session(ss);         /* statuses were read above */

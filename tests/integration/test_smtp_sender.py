@@ -219,3 +219,33 @@ def test_close_with_jobs_pending_cancels_or_sends_each_once(sink):
     sent = classes.count("ok")
     assert sent + sum(1 for r in res.values() if r["code"] == "canceled") == n
     assert sent == len(sink.messages)
+
+
+class Authenticator:
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        ok = (auth_data.login, auth_data.password) == (b"mailer", b"s3cret")
+        self.seen.append((mechanism, auth_data.login, ok))
+        return AuthResult(success=ok)
+
+
+@pytest.mark.parametrize("password,expect", [("s3cret", "ok"), ("wrong", "permanent")])
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_auth_plain(password, expect):
+    handler, auth = Sink(), Authenticator()
+    ctl = Controller(handler, hostname="127.0.0.1", port=free_port(), authenticator=auth,
+                     auth_require_tls=False, auth_required=True)
+    ctl.start()
+    try:
+        r = run(ctl.port, [job("a1@school.example")], "--user", "mailer",
+                "--pass", password)["a1@school.example"]
+    finally:
+        ctl.stop()
+    assert auth.seen and auth.seen[0][1] == b"mailer"
+    assert r["cls"] == expect, r
+    if expect != "ok":
+        assert r["code"] == "auth"
+    assert len(handler.messages) == (1 if expect == "ok" else 0)
