@@ -32,6 +32,7 @@
 #include "bp/send.h"
 #include "bp/store.h"
 #include "bp/store_outbox.h"
+#include "bp/tmpl.h"
 
 /* ---- backoff (pure) ------------------------------------------------------ */
 
@@ -84,20 +85,69 @@ struct bp_outbox_req {
     bool dry_run;
     int64_t send_at;                 /* 0 = now */
     int64_t author_staff_id;
-};
-
-/* Policy state the store callbacks need; lives as long as the request. */
-struct bp_outbox_policy {
-    struct bp_outbox_quiet quiet;
-    const char *default_tz;
+    /* The loaded message catalogue (read-only, shared); NULL: templates
+     * are refused.  Free text does not need it. */
+    const struct bp_tmpl_catalog *catalog;
 };
 
 /*
- * Fills *a (the store request) from req and conf, with pol as the quiet
- * hours callback's argument (pol is filled too).  Validates: exactly one
- * audience, text xor template, templates need the rendering module
- * (BP_EINVAL_INPUT with the reason in eb).  req, conf and pol are borrowed
- * by *a: keep them alive until the store call returns.
+ * Policy state the store callbacks need; lives as long as the request.
+ * Filled by bp_outbox_prepare, which may allocate (parsed template
+ * arguments, a one-locale catalogue for the free-text language check):
+ * release it with bp_outbox_policy_release once the store call returned.
+ */
+struct bp_outbox_policy {
+    struct bp_outbox_quiet quiet;
+    const char *default_tz;
+    const char *default_locale;
+    const char *text;                      /* free text, or NULL */
+    const char *template_key;              /* template, or NULL */
+    const struct bp_tmpl_catalog *catalog; /* templates */
+    struct bp_tmpl_catalog *school_lang;   /* free text: the default locale only */
+    struct bp_tmpl_arg *args;              /* typed template arguments */
+    size_t nargs;
+    void *args_doc;                        /* json_t owning the args' strings */
+};
+void bp_outbox_policy_release(struct bp_outbox_policy *pol);   /* NULL-safe */
+
+/*
+ * Template arguments "name=value" (CLI --arg) -> a JSON object text (new,
+ * caller frees with free()).  Values that are integers become JSON
+ * integers (plural selectors), decimals JSON reals, everything else a
+ * string (RFC 3339 times are recognised when the arguments are typed, see
+ * bp_outbox_args_parse).  BP_EINVAL_INPUT for an item without '=', an empty
+ * or repeated name.  Pure.
+ */
+BP_WUR int bp_outbox_args_from_kv(const char *const *kv, size_t n, char **json,
+                                  struct bp_errbuf *eb);
+
+/*
+ * Types a template-argument JSON object for bp_tmpl_render: integer ->
+ * BP_TMPL_INT, real -> BP_TMPL_DOUBLE, string in RFC 3339 -> BP_TMPL_DATE
+ * (an instant, shown in the guardian's time zone), "12.50 USD" ->
+ * BP_TMPL_MONEY, any other string -> BP_TMPL_STR.  On success pol->args,
+ * pol->nargs and pol->args_doc are set (released by
+ * bp_outbox_policy_release).  NULL json = no arguments.  BP_EINVAL_INPUT
+ * (reason in eb) for invalid JSON, a non-object, or a nested value.
+ */
+BP_WUR int bp_outbox_args_parse(const char *json, struct bp_outbox_policy *pol,
+                                struct bp_errbuf *eb);
+
+/*
+ * Fills *a (the store request) from req and conf, with pol as the
+ * callbacks' argument (pol is filled too: call bp_outbox_policy_release
+ * after the store call, also when this fails).  Validates: exactly one
+ * audience, text xor template; a template must exist in the school's
+ * default locale and render there with the given arguments (a missing
+ * argument is reported now, not per family).  BP_EINVAL_INPUT with the
+ * reason in eb.  req, conf and pol are borrowed by *a: keep them alive
+ * until the store call returns.
+ *
+ * The render callback (store writer thread) applies the language rule of
+ * docs/outbox.md: a family gets the text in its own language (catalogue
+ * negotiation for templates; for free text, the school's language must be
+ * the family's); otherwise the delivery is held (no_translation) unless
+ * allow_fallback.
  */
 BP_WUR int bp_outbox_prepare(const struct bp_conf *conf,
                              const struct bp_outbox_req *req,
@@ -127,6 +177,7 @@ struct bp_outbox_env {
     struct bp_store *store_ro;            /* for /metrics */
     struct bp_http_server *http;          /* NULL: no API route */
     struct bp_sender *senders[2];         /* [BP_CHANNEL_SMS], [BP_CHANNEL_EMAIL]; NULL = off */
+    const struct bp_tmpl_catalog *catalog; /* for API templates; NULL: refused */
     unsigned window[2];                   /* most jobs in flight per channel */
 };
 

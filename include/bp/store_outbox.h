@@ -89,12 +89,25 @@ const char *bp_skip_reason_name(enum bp_skip_reason r);
  * once per distinct zone of the audience, on the store's thread. */
 typedef int (*bp_store_due_fn)(void *arg, const char *tz, int64_t base_ms,
                                int64_t *due_ms);
-/* Rendering seam: appends the text for locale to out and says whether it
- * is in that locale (false: a fallback language, the delivery is held with
- * reason no_translation unless allow_fallback).  Called once per distinct
- * guardian locale, and once with the school default for the message row. */
-typedef int (*bp_store_render_fn)(void *arg, const char *locale,
-                                  struct bp_buf *out, bool *translated);
+/*
+ * Rendering seam, called once per distinct (guardian locale, time zone) of
+ * the audience, and once with the school default locale and zone for the
+ * message row.  The callback appends the text to r->out and fills the rest:
+ * r->translated false means the text is NOT in the guardian's language (a
+ * fallback): the delivery is created held with reason no_translation unless
+ * allow_fallback.  r->locale is the locale actually rendered ("" = the
+ * requested one); r->encoding ("gsm7" | "ucs2") and r->segments describe
+ * the text as an SMS (stored on SMS deliveries only; NULL / 0 = unknown).
+ */
+struct bp_store_rendered {
+    struct bp_buf *out;
+    bool translated;
+    char locale[36];
+    const char *encoding;
+    int64_t segments;
+};
+typedef int (*bp_store_render_fn)(void *arg, const char *locale, const char *tz,
+                                  struct bp_store_rendered *r);
 
 struct bp_store_announce {
     /* input (borrowed) */
@@ -114,7 +127,7 @@ struct bp_store_announce {
     const char *default_locale;    /* [school] default_locale */
     int64_t now_ms;
     bp_store_due_fn due;           /* NULL: no quiet hours */
-    bp_store_render_fn render;     /* NULL: body as is */
+    bp_store_render_fn render;     /* NULL: body as is, never held */
     void *cb_arg;
     /* output */
     int64_t announcement_id;
@@ -148,6 +161,7 @@ struct bp_store_claimed {
     bool system;                   /* message.kind = 'system' */
     const char *to, *body, *idempotency_key;
     const char *to_name, *subject, *reply_token, *email_message_id;
+    const char *in_reply_to, *references;   /* answering a parent's e-mail */
     char *_mem;
 };
 

@@ -112,6 +112,14 @@ bool bp_tmpl_catalog_locale_rtl(const struct bp_tmpl_catalog *cat,
 const char *bp_tmpl_catalog_pattern(const struct bp_tmpl_catalog *cat,
                                     const char *locale, const char *key);
 
+/*
+ * The catalogue directory to load: configured (the [school] locales_dir
+ * value) when non-empty, else the installed locales directory, else the
+ * source tree's (running from a build directory).  Returns configured or a
+ * static string.  Any thread.
+ */
+const char *bp_tmpl_locales_dir(const char *configured);
+
 /* ---- validation and rendering ------------------------------------------ */
 
 /*

@@ -6,6 +6,8 @@
  * later); the daemon need not be running -- they wait, durable, until it
  * is.  The same request over HTTP is POST /api/messages (src/outbox/api.c).
  * Prints the JSON summary (ids and counts) on standard output.
+ * --template KEY --arg NAME=VALUE... renders from the same catalogue the
+ * daemon loads (bp_tmpl_locales_dir), in each family's language.
  *
  * Test-only: BACKPACK_TEST_CLOCK_MS=<ms since epoch> pins the clock
  * (bp_clock_set_fake) so quiet-hours tests need no sleeping.
@@ -46,6 +48,9 @@ struct send_args {
     struct bp_outbox_req req;
     const char **guardians;
     size_t ng;
+    const char **kv;            /* --arg NAME=VALUE */
+    size_t nkv;
+    char *args_json;
     const char *config;
 };
 
@@ -80,7 +85,10 @@ static int parse_args(int argc, char **argv, struct send_args *s)
             break;
         case 5: s->req.text = optarg; break;
         case 6: s->req.template_key = optarg; break;
-        case 7: break;      /* template arguments: used once templates land */
+        case 7:
+            s->kv = bp_xrealloc(s->kv, (s->nkv + 1) * sizeof *s->kv);
+            s->kv[s->nkv++] = optarg;
+            break;
         case 8: s->req.urgent = true; break;
         case 9:
             if (bp_outbox_parse_rfc3339(optarg, &s->req.send_at) < 0) {
@@ -97,6 +105,10 @@ static int parse_args(int argc, char **argv, struct send_args *s)
     if (optind < argc || audiences != 1) {
         fprintf(stderr, "backpack send: give exactly one audience\n");
         usage(stderr);
+        return -1;
+    }
+    if (s->nkv > 0 && s->req.template_key == NULL) {
+        fprintf(stderr, "backpack send: --arg goes with --template\n");
         return -1;
     }
     s->req.guardians = s->guardians;
@@ -116,6 +128,7 @@ static int run(const struct bp_conf *conf, struct send_args *s)
 
     if (bp_outbox_prepare(conf, &s->req, &pol, &a, &eb) < 0) {
         fprintf(stderr, "backpack send: %s\n", eb.msg);
+        bp_outbox_policy_release(&pol);
         return BP_EXIT_USAGE;
     }
     if ((rc = bp_store_open(&o, &st, &eb)) < 0 ||
@@ -140,6 +153,7 @@ static int run(const struct bp_conf *conf, struct send_args *s)
         goto fail;
     }
     bp_store_close(st);
+    bp_outbox_policy_release(&pol);
     bp_buf_init(&out, 4096);
     if (bp_outbox_summary_json(&a, s->req.dry_run, &out) == 0)
         printf("%s\n", out.data);
@@ -153,12 +167,37 @@ fail:
     fprintf(stderr, "backpack send: %s%s%s\n", bp_strerror(rc),
             a.errmsg[0] ? ": " : "", a.errmsg);
     bp_store_close(st);
+    bp_outbox_policy_release(&pol);
     return rc == BP_ENOTFOUND ? BP_EXIT_USAGE : BP_EXIT_FAIL;
+}
+
+/* --template: the catalogue the daemon uses (bp_tmpl_locales_dir) and the
+ * --arg list as a JSON object (stored with the announcement). */
+static int load_template(const struct bp_conf *conf, struct send_args *s,
+                         struct bp_tmpl_catalog **cat)
+{
+    const char *dir = bp_tmpl_locales_dir(conf->school_locales_dir);
+    struct bp_errbuf eb = {{0}, {0}};
+
+    if (bp_outbox_args_from_kv(s->kv, s->nkv, &s->args_json, &eb) < 0) {
+        fprintf(stderr, "backpack send: %s\n", eb.msg);
+        return BP_EXIT_USAGE;
+    }
+    s->req.template_args = s->nkv > 0 ? s->args_json : NULL;
+    *cat = bp_tmpl_catalog_new();
+    if (bp_tmpl_catalog_load_dir(*cat, dir, &eb) < 0) {
+        fprintf(stderr, "backpack send: message catalogue %s: %s%s%s\n", dir,
+                eb.where, eb.where[0] ? ": " : "", eb.msg);
+        return BP_EXIT_FAIL;
+    }
+    s->req.catalog = *cat;
+    return 0;
 }
 
 int bp_cmd_send(int argc, char **argv)
 {
     struct send_args s;
+    struct bp_tmpl_catalog *cat = NULL;
     struct bp_conf *conf = NULL;
     const char *fake = getenv("BACKPACK_TEST_CLOCK_MS");
     int rc;
@@ -167,15 +206,22 @@ int bp_cmd_send(int argc, char **argv)
     rc = parse_args(argc, argv, &s);
     if (rc != 0) {
         free(s.guardians);
+        free(s.kv);
         return rc > 0 ? BP_EXIT_OK : BP_EXIT_USAGE;
     }
     if ((rc = bp_cli_load_conf(s.config, &conf)) != 0) {
         free(s.guardians);
+        free(s.kv);
         return rc;
     }
     if (fake != NULL && *fake != '\0')
         bp_clock_set_fake(strtoll(fake, NULL, 10));
-    rc = run(conf, &s);
+    rc = s.req.template_key != NULL ? load_template(conf, &s, &cat) : 0;
+    if (rc == 0)
+        rc = run(conf, &s);
+    bp_tmpl_catalog_free(cat);
+    free(s.args_json);
+    free(s.kv);
     free(s.guardians);
     bp_conf_free(conf);
     bp_log_close();

@@ -9,19 +9,70 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bp/app.h"
 #include "bp/cli.h"
 #include "bp/log.h"
 #include "bp/outbox.h"
 #include "bp/sms.h"
+#include "bp/smtp.h"
+#include "bp/tmpl.h"
 #include "bp_build.h"
 
+/* What the outbox owns beyond the app: its senders and its catalogue. */
+struct serve_outbox {
+    struct bp_sender sms, email;
+    struct bp_tmpl_catalog *catalog;
+    struct bp_outbox *ob;
+};
+
+static int start_sms(uv_loop_t *loop, const struct bp_conf *c, struct bp_sender *out,
+                     struct bp_errbuf *eb)
+{
+    char cb[512];
+    struct bp_sms_opts o = {
+        .api_base = c->sms_api_base, .account_sid = c->sms_account_sid,
+        .auth_token = c->sms_auth_token, .from_number = c->sms_from_number,
+        .messaging_service_sid = c->sms_messaging_service_sid,
+        .status_callback = cb, .rate_per_second = (unsigned)c->sms_rate_per_second,
+        .max_in_flight = (unsigned)c->sms_max_in_flight,
+        .request_timeout_ms = c->sms_request_timeout,
+    };
+
+    snprintf(cb, sizeof cb, "%s%s", c->server_public_url,
+             c->server_public_url[0] ? "/webhooks/sms/twilio/status" : "");
+    return bp_sms_sender_new(loop, &o, out, eb);
+}
+
+/* [smtp] -> the e-mail sender (docs/senders.md).  The From name defaults
+ * to the school's name; starttls no|try|required is the enum's index. */
+static int start_email(uv_loop_t *loop, const struct bp_conf *c, struct bp_sender *out,
+                       struct bp_errbuf *eb)
+{
+    struct bp_smtp_opts o = {
+        .host = c->smtp_host, .port = (unsigned)c->smtp_port,
+        .starttls = c->smtp_starttls == 0   ? BP_SMTP_TLS_NO
+                    : c->smtp_starttls == 1 ? BP_SMTP_TLS_TRY : BP_SMTP_TLS_REQUIRED,
+        .username = c->smtp_username, .password = c->smtp_password,
+        .from_address = c->smtp_from_address,
+        .from_name = c->smtp_from_name[0] ? c->smtp_from_name : c->school_name,
+        .workers = (unsigned)c->smtp_workers, .timeout_ms = c->smtp_timeout,
+    };
+
+    if (c->smtp_from_address[0] == '\0') {
+        bp_errbuf_set(eb, "smtp", "[smtp] from_address is required when enabled");
+        return BP_ECONFIG;
+    }
+    return bp_smtp_sender_new(loop, &o, out, eb);
+}
+
 /* The outbox and its senders (docs/outbox.md).  BACKPACK_TEST_CLOCK_MS
- * (test-only) pins the clock so quiet-hours tests need no sleeping. */
+ * (test-only) pins the clock so quiet-hours tests need no sleeping.  The
+ * catalogue is loaded from the directory the app's modules use
+ * (bp_tmpl_locales_dir) for templates sent through POST /api/messages. */
 static int start_outbox(struct bp_app *app, const struct bp_conf *c,
-                        struct bp_sender *sms, struct bp_outbox **ob,
-                        struct bp_errbuf *eb)
+                        struct serve_outbox *so, struct bp_errbuf *eb)
 {
     struct bp_outbox_env env = {
         .loop = bp_app_loop(app), .writer = bp_app_writer(app),
@@ -29,30 +80,36 @@ static int start_outbox(struct bp_app *app, const struct bp_conf *c,
         .window = {(unsigned)c->sms_max_in_flight, (unsigned)c->smtp_workers * 8},
     };
     const char *fake = getenv("BACKPACK_TEST_CLOCK_MS");
-    char cb[512];
     int rc;
 
     if (fake != NULL && *fake != '\0')
         bp_clock_set_fake(strtoll(fake, NULL, 10));
-    if (c->sms_enabled) {
-        struct bp_sms_opts o = {
-            .api_base = c->sms_api_base, .account_sid = c->sms_account_sid,
-            .auth_token = c->sms_auth_token, .from_number = c->sms_from_number,
-            .messaging_service_sid = c->sms_messaging_service_sid,
-            .status_callback = cb, .rate_per_second = (unsigned)c->sms_rate_per_second,
-            .max_in_flight = (unsigned)c->sms_max_in_flight,
-            .request_timeout_ms = c->sms_request_timeout,
-        };
-        snprintf(cb, sizeof cb, "%s%s", c->server_public_url,
-                 c->server_public_url[0] ? "/webhooks/sms/twilio/status" : "");
-        if ((rc = bp_sms_sender_new(env.loop, &o, sms, eb)) < 0)
-            return rc;
-        env.senders[BP_CHANNEL_SMS] = sms;
-    }
-    if ((rc = bp_outbox_start(c, &env, ob, eb)) < 0)
+    so->catalog = bp_tmpl_catalog_new();
+    if ((rc = bp_tmpl_catalog_load_dir(so->catalog,
+                                       bp_tmpl_locales_dir(c->school_locales_dir), eb)) < 0)
         return rc;
-    bp_app_add_metrics(app, bp_outbox_metrics, *ob);
-    bp_app_on_stop(app, bp_outbox_stop, *ob);
+    env.catalog = so->catalog;
+    if (c->sms_enabled) {
+        if ((rc = start_sms(env.loop, c, &so->sms, eb)) < 0)
+            return rc;
+        env.senders[BP_CHANNEL_SMS] = &so->sms;
+    }
+    if (c->smtp_enabled) {
+        if ((rc = start_email(env.loop, c, &so->email, eb)) < 0) {
+            if (env.senders[BP_CHANNEL_SMS] != NULL)
+                so->sms.close(so->sms.self, NULL, NULL);
+            return rc;
+        }
+        env.senders[BP_CHANNEL_EMAIL] = &so->email;
+    }
+    if ((rc = bp_outbox_start(c, &env, &so->ob, eb)) < 0) {
+        for (int ch = 0; ch < 2; ch++)
+            if (env.senders[ch] != NULL)
+                env.senders[ch]->close(env.senders[ch]->self, NULL, NULL);
+        return rc;
+    }
+    bp_app_add_metrics(app, bp_outbox_metrics, so->ob);
+    bp_app_on_stop(app, bp_outbox_stop, so->ob);
     return 0;
 }
 
@@ -84,11 +141,11 @@ int bp_cmd_serve(int argc, char **argv)
     struct bp_errbuf eb = {{0}, {0}};
     struct bp_conf *conf = NULL;
     struct bp_app *app = NULL;
-    struct bp_outbox *outbox = NULL;
-    struct bp_sender sms = {0};
+    struct serve_outbox so;
     const char *path = NULL;
     int opt, rc;
 
+    memset(&so, 0, sizeof so);
     optind = 1;
     opterr = 1;
     while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -128,7 +185,7 @@ int bp_cmd_serve(int argc, char **argv)
         bp_log_close();
         return BP_EXIT_FAIL;
     }
-    rc = start_outbox(app, conf, &sms, &outbox, &eb);
+    rc = start_outbox(app, conf, &so, &eb);
     if (rc < 0) {
         bp_log_error("outbox", "start_failed", "err=%s msg=\"%s\"",
                      bp_err_name(rc), eb.msg);
@@ -136,8 +193,9 @@ int bp_cmd_serve(int argc, char **argv)
     }
     if (bp_app_run(app, &eb) < 0 || rc < 0)
         rc = -1;
-    bp_outbox_free(outbox);
+    bp_outbox_free(so.ob);
     bp_app_free(app);
+    bp_tmpl_catalog_free(so.catalog);
     bp_conf_free(conf);
     bp_log_close();
     return rc == 0 ? BP_EXIT_OK : BP_EXIT_FAIL;

@@ -5,7 +5,8 @@
  *   Authorization: Bearer <[server] admin_token>
  *   {"student": "S1"} | {"section": "SEC1"} | {"school": true} |
  *   {"guardians": ["G1", "G2"]},
- *   "text": "..." | "template": "key", "args": {...},
+ *   "text": "..." | "template": "key", "args": {"name": "string" | number |
+ *                                          "RFC 3339 time" | "12.50 USD"},
  *   "urgent": false, "send_at": "RFC 3339", "allow_fallback": false,
  *   "dry_run": false
  *
@@ -35,6 +36,7 @@ struct api_call {
     struct bp_http_req *http;
     json_t *doc;                       /* owns the strings req borrows */
     const char **guardians;
+    char *args_json;                   /* "args" re-serialised */
 };
 
 static void respond_json(struct bp_http_req *req, int status, const char *body)
@@ -65,8 +67,10 @@ static bool token_ok(const char *given, const char *want)
 
 static void call_free(struct api_call *c)
 {
+    bp_outbox_policy_release(&c->pol);
     json_decref(c->doc);
     free(c->guardians);
+    free(c->args_json);
     free(c);
 }
 
@@ -145,6 +149,13 @@ static const char *parse_body(struct api_call *c)
     if ((v = json_object_get(d, "template")) != NULL &&
         (r->template_key = json_string_value(v)) == NULL)
         return "template must be a string";
+    if ((v = json_object_get(d, "args")) != NULL) {
+        if (!json_is_object(v) || r->template_key == NULL)
+            return "args must be an object, with a template";
+        if ((c->args_json = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+            return "args";
+        r->template_args = c->args_json;
+    }
     r->urgent = json_is_true(json_object_get(d, "urgent"));
     r->allow_fallback = json_is_true(json_object_get(d, "allow_fallback"));
     r->dry_run = json_is_true(json_object_get(d, "dry_run"));
@@ -182,6 +193,7 @@ static void on_post_messages(struct bp_http_req *req, void *arg)
         call_free(c);
         return respond_err(req, 400, "invalid JSON");
     }
+    c->req.catalog = ob->env.catalog;
     if ((err = parse_body(c)) != NULL ||
         bp_outbox_prepare(ob->conf, &c->req, &c->pol, &c->create.a, &eb) < 0) {
         respond_err(req, 400, err ? err : eb.msg);

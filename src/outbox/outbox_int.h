@@ -14,6 +14,7 @@ struct bp__outbox_job {
     struct bp_store_claimed row;
     char reply_to[160];
     char unsub[160];
+    char unsub_url[320];
 };
 
 struct bp_outbox {
@@ -38,6 +39,13 @@ struct bp_outbox {
 };
 
 int bp__outbox_sched_start(struct bp_outbox *ob);
+/* render.c: template / free-text checks for bp_outbox_prepare, and the
+ * bp_store_render_fn (arg: struct bp_outbox_policy). */
+int bp__outbox_content_prepare(const struct bp_conf *conf,
+                               const struct bp_outbox_req *req,
+                               struct bp_outbox_policy *pol, struct bp_errbuf *eb);
+int bp__outbox_render(void *arg, const char *locale, const char *tz,
+                      struct bp_store_rendered *r);
 int bp__outbox_api_register(struct bp_outbox *ob);
 
 #endif

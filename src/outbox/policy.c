@@ -4,14 +4,14 @@
  * validation, quiet-hours callback, RFC 3339 times, and the JSON summary
  * both front ends print.  The audience policy itself is set-based SQL in
  * src/store/outbox_audience.c; the decisions it needs from outside the
- * store (quiet hours per time zone, rendering per locale) are callbacks
- * defined here.
+ * store (quiet hours per time zone here, rendering per locale and zone in
+ * render.c) are callbacks.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "bp/outbox.h"
+#include "outbox_int.h"
 
 int bp_outbox_parse_rfc3339(const char *s, int64_t *ms)
 {
@@ -83,6 +83,7 @@ int bp_outbox_prepare(const struct bp_conf *conf,
     const char *k = req->audience_kind;
 
     memset(a, 0, sizeof *a);
+    memset(pol, 0, sizeof *pol);
     if (bp_outbox_quiet_parse(conf->outbox_quiet_start, conf->outbox_quiet_end,
                               &pol->quiet) < 0)
         return fail(eb, "[outbox] quiet_start/quiet_end must be HH:MM");
@@ -102,9 +103,8 @@ int bp_outbox_prepare(const struct bp_conf *conf,
     if (req->text != NULL &&
         (*req->text == '\0' || !bp_utf8_valid(req->text, strlen(req->text))))
         return fail(eb, "the text must be non-empty UTF-8");
-    if (req->template_key != NULL)
-        return fail(eb, "templates are not available yet: the rendering module "
-                        "has not landed (use a text)");
+    if (bp__outbox_content_prepare(conf, req, pol, eb) < 0)
+        return BP_EINVAL_INPUT;
     a->audience_kind = k;
     a->audience_ref = req->audience_ref;
     a->guardians = req->guardians;
@@ -121,7 +121,7 @@ int bp_outbox_prepare(const struct bp_conf *conf,
     a->default_locale = conf->school_default_locale;
     a->now_ms = bp_clock_now_ms();
     a->due = due_cb;
-    a->render = NULL;             /* seam: tmpl renders per locale */
+    a->render = bp__outbox_render;   /* per (locale, zone): render.c */
     a->cb_arg = pol;
     return 0;
 }

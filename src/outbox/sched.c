@@ -58,6 +58,39 @@ void bp_outbox_kick(struct bp_outbox *ob)
 static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r,
                          void *arg);
 
+/*
+ * Reply-To identifies the conversation (<local>+<reply token>@<domain>);
+ * the unsubscribe targets identify the delivery, hence the contact: the
+ * token is the delivery's idempotency key (random per announcement,
+ * unique, looked up through its index).  https target:
+ * [server] public_url + "/unsubscribe/<token>"; mailto:
+ * <local>+unsubscribe-<token>@<domain>.
+ */
+static void fill_email_addresses(struct bp_outbox *ob, struct bp__outbox_job *j)
+{
+    const struct bp_conf *c = ob->conf;
+    const char *key = j->row.idempotency_key;
+
+    if (c->smtp_reply_domain[0] == '\0')
+        return;
+    if (j->row.reply_token != NULL) {
+        snprintf(j->reply_to, sizeof j->reply_to, "%s+%s@%s", c->smtp_reply_local,
+                 j->row.reply_token, c->smtp_reply_domain);
+        j->job.reply_to = j->reply_to;
+    }
+    snprintf(j->unsub, sizeof j->unsub, "%s+unsubscribe-%s@%s", c->smtp_reply_local,
+             key, c->smtp_reply_domain);
+    j->job.unsubscribe_mailto = j->unsub;
+    if (strncmp(c->server_public_url, "https://", 8) == 0) {
+        size_t n = strlen(c->server_public_url);
+        while (n > 8 && c->server_public_url[n - 1] == '/')
+            n--;
+        snprintf(j->unsub_url, sizeof j->unsub_url, "%.*s/unsubscribe/%s", (int)n,
+                 c->server_public_url, key);
+        j->job.unsubscribe_url = j->unsub_url;
+    }
+}
+
 static void dispatch(struct bp_outbox *ob, struct bp_store_claimed *row)
 {
     struct bp__outbox_job *j = bp_xcalloc(1, sizeof *j);
@@ -77,16 +110,9 @@ static void dispatch(struct bp_outbox *ob, struct bp_store_claimed *row)
         j->job.to_name = j->row.to_name;
         j->job.subject = j->row.subject ? j->row.subject : ob->conf->school_name;
         j->job.message_id = j->row.email_message_id;
-        if (j->row.reply_token != NULL && ob->conf->smtp_reply_domain[0]) {
-            snprintf(j->reply_to, sizeof j->reply_to, "%s+%s@%s",
-                     ob->conf->smtp_reply_local, j->row.reply_token,
-                     ob->conf->smtp_reply_domain);
-            j->job.reply_to = j->reply_to;
-            snprintf(j->unsub, sizeof j->unsub, "%s+unsubscribe-%s@%s",
-                     ob->conf->smtp_reply_local, j->row.reply_token,
-                     ob->conf->smtp_reply_domain);
-            j->job.unsubscribe_mailto = j->unsub;
-        }
+        j->job.in_reply_to = j->row.in_reply_to;
+        j->job.references = j->row.references;
+        fill_email_addresses(ob, j);
     }
     ob->in_flight[row->channel]++;
     rc = snd->submit(snd->self, &j->job, on_send_done, j);

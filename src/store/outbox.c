@@ -168,7 +168,7 @@ static const char SQL_DUE_QUEUED[] =
     "       CASE WHEN d.channel = 'email' THEN (SELECT g.given_name || ' ' || g.family_name"
     "         FROM guardian_contact gc JOIN guardian g ON g.id = gc.guardian_id"
     "        WHERE gc.contact_id = d.contact_id ORDER BY g.id LIMIT 1) END,"
-    "       m.subject, cv.reply_token"
+    "       m.subject, cv.reply_token, m.in_reply_to, m.references_hdr"
     "  FROM delivery d"
     "  JOIN contact c ON c.id = d.contact_id"
     "  JOIN message m ON m.id = d.message_id"
@@ -199,7 +199,7 @@ static char *dup_col(sqlite3_stmt *st, int i, char **p)
 static size_t cols_len(sqlite3_stmt *st)
 {
     size_t n = 0;
-    for (int i = 4; i < 10; i++)
+    for (int i = 4; i < 12; i++)
         n += (size_t)sqlite3_column_bytes(st, i) + 1;
     return n + 96;     /* + a minted Message-ID */
 }
@@ -223,6 +223,8 @@ static int claim_row(struct bp_store *s, struct bp_store_claim *c,
     r->to_name = dup_col(st, 7, &p);
     r->subject = dup_col(st, 8, &p);
     r->reply_token = dup_col(st, 9, &p);
+    r->in_reply_to = dup_col(st, 10, &p);
+    r->references = dup_col(st, 11, &p);
     if (ch == 1) {
         const char *dom = c->email_domain && *c->email_domain
                               ? c->email_domain : "backpack.invalid";

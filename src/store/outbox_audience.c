@@ -19,14 +19,17 @@
  *     (may_not_receive, opted_out when an opted-out contact is why, else
  *     no_contact).
  *  6. per distinct time zone the quiet-hours due time and per distinct
- *     locale the rendered text (callbacks into the outbox: ICU stays out of
- *     the store), then ONE delivery per contact across the announcement
+ *     (locale, time zone) the rendered text, the locale used and its SMS
+ *     encoding and segment count (callbacks into the outbox: ICU stays out
+ *     of the store), then ONE delivery per contact across the announcement
  *     (a guardian with two children, or two guardians sharing a phone, get
  *     one delivery), attached to the message of the lowest student id.
  *     No translation -> held (no_translation) unless allow_fallback.
  *
- * Idempotency keys are "<announcement salt>-<contact id>": unique per
- * delivery, fixed at creation and reused on every attempt.
+ * Idempotency keys are "a<announcement id>-<16 random hex>-<contact id>":
+ * unique per delivery, not guessable (the e-mail Message-ID and the
+ * List-Unsubscribe token are built from it), fixed at creation and reused
+ * on every attempt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +46,9 @@ static const char DDL[] =
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (guardian_id INTEGER, contact_id INTEGER,"
     "  channel TEXT);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
-    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT PRIMARY KEY, body TEXT,"
-    "  held INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, body TEXT,"
+    "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER,"
+    "  PRIMARY KEY (locale, tz));"
     "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_g; DELETE FROM temp.bp_aud_c;"
     "DELETE FROM temp.bp_aud_tz; DELETE FROM temp.bp_aud_loc;";
 
@@ -125,13 +129,17 @@ static const char SQL_TZS[] =
 static const char SQL_TZ_ADD[] =
     "INSERT INTO temp.bp_aud_tz (tz, due) VALUES (?1, ?2)";
 static const char SQL_LOCALES[] =
-    "SELECT DISTINCT g.locale FROM temp.bp_aud_c x JOIN guardian g ON g.id = x.guardian_id";
+    "SELECT DISTINCT g.locale, coalesce(g.timezone, ?1)"
+    "  FROM temp.bp_aud_c x JOIN guardian g ON g.id = x.guardian_id";
 static const char SQL_LOC_ADD[] =
-    "INSERT INTO temp.bp_aud_loc (locale, body, held) VALUES (?1, ?2, ?3)";
+    "INSERT INTO temp.bp_aud_loc (locale, tz, body, held, rlocale, encoding, segments)"
+    " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, nullif(?7, 0))";
 static const char SQL_DELIVERIES[] =
-    "INSERT INTO delivery (message_id, contact_id, channel, locale, body, state, held_reason,"
-    "  next_attempt_at, idempotency_key, created_at, updated_at)"
-    " SELECT m.id, x.contact_id, x.channel, g.locale, coalesce(l.body, ?2),"
+    "INSERT INTO delivery (message_id, contact_id, channel, locale, body, encoding, segments,"
+    "  state, held_reason, next_attempt_at, idempotency_key, created_at, updated_at)"
+    " SELECT m.id, x.contact_id, x.channel, coalesce(l.rlocale, g.locale), coalesce(l.body, ?2),"
+    "        CASE WHEN x.channel = 'sms' THEN l.encoding END,"
+    "        CASE WHEN x.channel = 'sms' THEN l.segments END,"
     "        CASE WHEN l.held = 1 THEN 'held' ELSE 'queued' END,"
     "        CASE WHEN l.held = 1 THEN 'no_translation' END,"
     "        coalesce(t.due, ?5), ?3 || '-' || x.contact_id, ?4, ?4"
@@ -143,7 +151,8 @@ static const char SQL_DELIVERIES[] =
     "   JOIN conversation cv ON cv.student_id = x.student_id"
     "   JOIN message m ON m.conversation_id = cv.id AND m.announcement_id = ?1"
     "   LEFT JOIN temp.bp_aud_tz t ON t.tz = coalesce(g.timezone, ?6)"
-    "   LEFT JOIN temp.bp_aud_loc l ON l.locale = g.locale";
+    "   LEFT JOIN temp.bp_aud_loc l ON l.locale = g.locale"
+    "    AND l.tz = coalesce(g.timezone, ?6)";
 static const char SQL_COUNT_DELIVERIES[] =
     "SELECT d.channel, d.state, d.next_attempt_at > ?2, count(*) FROM delivery d"
     "  JOIN message m ON m.id = d.message_id"
@@ -334,16 +343,16 @@ static int each_tz(struct bp_store *s, struct bp_store_announce *a, const char *
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
-static int each_locale(struct bp_store *s, struct bp_store_announce *a,
-                       const char *loc)
+static int add_locale(struct bp_store *s, struct bp_store_announce *a,
+                      const char *loc, const char *tz)
 {
     struct bp_buf out;
-    bool translated = true;
+    struct bp_store_rendered r = {.out = &out, .translated = true};
     sqlite3_stmt *st;
     int rc;
 
     bp_buf_init(&out, 64 * 1024);
-    if ((rc = a->render(a->cb_arg, loc, &out, &translated)) < 0) {
+    if ((rc = a->render(a->cb_arg, loc, tz, &r)) < 0) {
         snprintf(a->errmsg, sizeof a->errmsg, "rendering for locale '%.40s'", loc);
         goto out;
     }
@@ -351,13 +360,48 @@ static int each_locale(struct bp_store *s, struct bp_store_announce *a,
     if ((st = bp__store_stmt(s, SQL_LOC_ADD)) == NULL)
         goto out;
     sqlite3_bind_text(st, 1, loc, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, out.data ? out.data : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, !translated && !a->allow_fallback);
+    sqlite3_bind_text(st, 2, tz, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, out.data ? out.data : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, !r.translated && !a->allow_fallback);
+    sqlite3_bind_text(st, 5, r.locale, -1, SQLITE_TRANSIENT);
+    if (r.encoding != NULL)
+        sqlite3_bind_text(st, 6, r.encoding, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, r.segments);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     rc = rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 out:
     bp_buf_free(&out);
+    return rc;
+}
+
+/* Renders once per distinct (locale, zone) of the chosen contacts' guardians
+ * (read first, then rendered: the callback must not run under a cursor). */
+static int render_locales(struct bp_store *s, struct bp_store_announce *a)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, SQL_LOCALES);
+    char **vals = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_text(st, 1, a->default_tz, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n + 2 > cap) {
+            cap = cap ? cap * 2 : 32;
+            vals = bp_xrealloc(vals, cap * sizeof *vals);
+        }
+        vals[n++] = bp_xstrdup((const char *)sqlite3_column_text(st, 0));
+        vals[n++] = bp_xstrdup((const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+    rc = rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+    for (size_t i = 0; i + 1 < n && rc == 0; i += 2)
+        rc = add_locale(s, a, vals[i], vals[i + 1]);
+    for (size_t i = 0; i < n; i++)
+        free(vals[i]);
+    free(vals);
     return rc;
 }
 
@@ -399,18 +443,20 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
                            const char *msg_body)
 {
     sqlite3_stmt *st;
-    char salt[24];
+    unsigned char rnd[8];
+    char salt[48];
     int rc;
 
     if ((rc = for_each_distinct(s, SQL_TZS, a->default_tz, each_tz, a)) < 0)
         return rc;
-    if (a->render != NULL &&
-        (rc = for_each_distinct(s, SQL_LOCALES, NULL, each_locale, a)) < 0)
+    if (a->render != NULL && (rc = render_locales(s, a)) < 0)
         return rc;
     if ((st = bp__store_stmt(s, SQL_DELIVERIES)) == NULL)
         return BP_ESTORE;
-    snprintf(salt, sizeof salt, "a%lld-%08x", (long long)a->announcement_id,
-             (unsigned)(a->now_ms & 0xffffffff));
+    sqlite3_randomness(sizeof rnd, rnd);
+    snprintf(salt, sizeof salt, "a%lld-%02x%02x%02x%02x%02x%02x%02x%02x",
+             (long long)a->announcement_id, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+             rnd[5], rnd[6], rnd[7]);
     sqlite3_bind_int64(st, 1, a->announcement_id);
     sqlite3_bind_text(st, 2, msg_body, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, salt, -1, SQLITE_TRANSIENT);
@@ -426,7 +472,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
 {
     struct bp_store_announce *a = arg;
     struct bp_buf body;
-    bool translated;
+    struct bp_store_rendered r = {.out = &body};
     int rc;
 
     a->announcement_id = a->messages = a->held = a->deferred = 0;
@@ -441,7 +487,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
     if (a->body != NULL)
         rc = bp_buf_appends(&body, a->body);
     else
-        rc = a->render(a->cb_arg, a->default_locale, &body, &translated);
+        rc = a->render(a->cb_arg, a->default_locale, a->default_tz, &r);
     if (rc < 0 || (rc = bp__store_exec(s, DDL, NULL)) < 0)
         goto out;
     if ((rc = fill_pairs(s, a)) < 0 ||

@@ -75,15 +75,17 @@ static int announce(struct bp_outbox_req *r, struct bp_store_announce *a)
     int rc = bp_outbox_prepare(&conf, r, &pol, a, &eb);
     if (rc < 0) {
         printf("# prepare: %s\n", eb.msg);
+        bp_outbox_policy_release(&pol);
         return rc;
     }
-    if ((rc = bp_store_begin(store)) < 0)
-        return rc;
-    if ((rc = bp_store_announce(store, a)) < 0) {
-        bp_store_rollback(store);
-        return rc;
+    if ((rc = bp_store_begin(store)) == 0) {
+        if ((rc = bp_store_announce(store, a)) < 0)
+            bp_store_rollback(store);
+        else
+            rc = bp_store_commit(store);
     }
-    return bp_store_commit(store);
+    bp_outbox_policy_release(&pol);
+    return rc;
 }
 
 /* "contact:channel:state:student" of every delivery of an announcement. */
