@@ -81,6 +81,10 @@ void bp_app_stop(struct bp_app *app);
  */
 BP_WUR int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb);
 void bp_app_modules_free(struct bp_app *app);
+/* The live template catalogue (files + custom templates, include/bp/
+ * tmpl_api.h) once the modules started, else NULL.  Renderers acquire a
+ * snapshot per announcement; borrowed until bp_app_free. */
+struct bp_tmpl_live *bp_app_templates(struct bp_app *app);
 
 /* Releases what bp_app_run left (NULL-safe).  After a failed bp_app_new
  * nothing needs freeing. */

@@ -16,10 +16,12 @@
 #include "bp/ingest_http.h"
 #include "bp/log.h"
 #include "bp/tmpl.h"
+#include "bp/tmpl_api.h"
 #include "bp_build.h"
 
 struct bp__app_modules {
     struct bp_tmpl_catalog *catalog;
+    struct bp_tmpl_live *templates;   /* catalogue + custom templates (tmpl_api.h) */
     struct bp_ingest *ingest;
     const struct bp_conf *conf;
     uint64_t events_sms_in;     /* new inbound messages announced */
@@ -146,9 +148,18 @@ int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb)
         return rc;
     bp_log_info("app", "catalog_loaded", "dir=%s locales=%zu", dir,
                 bp_tmpl_catalog_locale_count(m->catalog));
+    if ((rc = bp_tmpl_api_live_new(app->ro, dir, app->conf->school_default_locale,
+                                   &m->templates, eb)) < 0 ||
+        (rc = bp_tmpl_api_register(app->http, app->writer, app->conf, m->templates)) < 0)
+        return rc;
     if (app->conf->sms_enabled && (rc = start_ingest(app, m, eb)) < 0)
         return rc;
     return 0;
+}
+
+struct bp_tmpl_live *bp_app_templates(struct bp_app *app)
+{
+    return app->modules ? app->modules->templates : NULL;
 }
 
 void bp_app_modules_free(struct bp_app *app)
@@ -159,6 +170,7 @@ void bp_app_modules_free(struct bp_app *app)
         return;
     bp_ingest_free(m->ingest);
     bp_tmpl_catalog_free(m->catalog);
+    bp_tmpl_api_live_free(m->templates);
     free(m);
     app->modules = NULL;
 }
