@@ -34,8 +34,12 @@ struct bp_mime_attachment {
 
 enum bp_mime_kind {
     BP_MIME_NORMAL = 0,
-    BP_MIME_AUTO_REPLY,         /* out of office, auto-responder, bulk */
-    BP_MIME_BOUNCE,             /* delivery status notification */
+    BP_MIME_AUTO_REPLY,         /* out of office, auto-responder, bulk; also
+                                   DSNs that are not failures (Action:
+                                   delayed/delivered/relayed/expanded) and
+                                   mailer-daemon mail without a DSN */
+    BP_MIME_BOUNCE,             /* delivery status notification, Action:
+                                   failed (bounce fields filled) */
 };
 
 struct bp_mime_bounce {
@@ -43,6 +47,7 @@ struct bp_mime_bounce {
     char *recipient;            /* Final-Recipient / Original-Recipient address */
     char status[16];            /* "5.1.1" */
     bool hard;                  /* 5.x.x */
+    char action[16];            /* "failed", lower-case ("" when absent) */
 };
 
 struct bp_mime_msg {
@@ -72,9 +77,12 @@ struct bp_mime_msg {
 void bp_mime_init(void);
 
 /*
- * Parses a raw RFC 5322 message.  Never crashes on bad input: broken
- * charsets degrade to replacement characters, missing parts give empty
- * strings.  *out is new (bp_mime_msg_free).  Returns 0, or
+ * Parses a raw RFC 5322 message.  raw is borrowed (never modified, not kept).
+ * lim may be NULL for the defaults (raw 1 MiB, attachment 1 MiB, 32
+ * attachments, text 256 KiB).  Attachments over max_attachment are still
+ * recorded (name, type, decoded size) with data NULL.  Never crashes on
+ * bad input: broken charsets degrade to replacement characters, missing
+ * parts give empty strings; every string out is valid UTF-8.  *out is new (bp_mime_msg_free).  Returns 0, or
  * BP_EINVAL_INPUT when the bytes are not a message at all.
  */
 BP_WUR int bp_mime_parse(const char *raw, size_t len,

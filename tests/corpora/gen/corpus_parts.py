@@ -1,0 +1,2 @@
+def parts_messages():
+    pass
