@@ -98,34 +98,44 @@ static void test_alternative(void)
     bp_mime_msg_free(m);
 }
 
+/* Appends or aborts (the test message is built in a capped bp_buf). */
+static void put(struct bp_buf *b, const char *s)
+{
+    if (bp_buf_appends(b, s) != 0)
+        abort();
+}
+
 /* Builds a multipart/mixed message with a base64 attachment of n bytes. */
 static char *with_attachment(size_t n, int count)
 {
-    size_t b64 = (n + 2) / 3 * 4, lines = b64 / 76 + 1;
-    size_t cap = 512 + (size_t)count * (b64 + lines * 2 + 256);
-    char *s = malloc(cap), *o = s;
-    o += sprintf(o, "Content-Type: multipart/mixed; boundary=zz\r\n\r\n"
-                    "--zz\r\nContent-Type: text/plain\r\n\r\nSee file\r\n");
+    struct bp_buf b;
+    bp_buf_init(&b, (size_t)count * (n * 2 + 1024) + 1024);
+    put(&b, "Content-Type: multipart/mixed; boundary=zz\r\n\r\n"
+            "--zz\r\nContent-Type: text/plain\r\n\r\nSee file\r\n");
     for (int k = 0; k < count; k++) {
-        o += sprintf(o, "--zz\r\nContent-Type: application/pdf; "
-                        "name=\"=?utf-8?Q?d=C3=A9cl_%d.pdf?=\"\r\n"
-                        "Content-Disposition: attachment\r\n"
-                        "Content-Transfer-Encoding: base64\r\n\r\n", k);
+        if (bp_buf_printf(&b, "--zz\r\nContent-Type: application/pdf; "
+                          "name=\"=?utf-8?Q?d=C3=A9cl_%d.pdf?=\"\r\n"
+                          "Content-Disposition: attachment\r\n"
+                          "Content-Transfer-Encoding: base64\r\n\r\n", k))
+            abort();
         /* 'AAAA' decodes to three zero bytes; pad the tail exactly. */
         size_t full = n / 3, col = 0;
         for (size_t i = 0; i < full; i++) {
-            memcpy(o, "AAAA", 4), o += 4, col += 4;
-            if (col == 76)
-                memcpy(o, "\r\n", 2), o += 2, col = 0;
+            put(&b, "AAAA");
+            col += 4;
+            if (col == 76) {
+                put(&b, "\r\n");
+                col = 0;
+            }
         }
         if (n % 3 == 1)
-            memcpy(o, "AA==", 4), o += 4;
+            put(&b, "AA==");
         else if (n % 3 == 2)
-            memcpy(o, "AAA=", 4), o += 4;
-        memcpy(o, "\r\n", 2), o += 2;
+            put(&b, "AAA=");
+        put(&b, "\r\n");
     }
-    o += sprintf(o, "--zz--\r\n");
-    return s;
+    put(&b, "--zz--\r\n");
+    return bp_buf_take(&b, NULL);
 }
 
 static void test_attachments_and_limits(void)
