@@ -38,6 +38,10 @@ struct bp_app {
     struct bp__app_modules *modules;   /* feature modules (modules.c) */
 };
 
+/* Appends the feature modules' /healthz value for "imap" (a JSON value:
+ * an object, or "disabled"); modules.c. */
+BP_WUR int bp__app_modules_health(struct bp_app *app, struct bp_buf *out);
+
 /* Registers GET /healthz and GET /metrics on app->http. */
 BP_WUR int bp__app_routes_register(struct bp_app *app);
 

@@ -4,7 +4,8 @@
  * server) and released after the loop has stopped:
  *  - the message catalogue (locales/), loaded and validated once at start;
  *  - inbound SMS webhooks (when [sms] enabled), whose keyword replies are
- *    rendered from the catalogue in the guardian's language.
+ *    rendered from the catalogue in the guardian's language;
+ *  - the IMAP poller of the reply mailbox (when [imap] enabled).
  * Each module registers its routes, metrics and stop hooks through the app
  * accessors, so app.c stays about the life cycle only.
  */
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "app_int.h"
+#include "bp/imap.h"
 #include "bp/ingest_http.h"
 #include "bp/log.h"
 #include "bp/tmpl.h"
@@ -23,6 +25,7 @@ struct bp__app_modules {
     struct bp_tmpl_catalog *catalog;
     struct bp_tmpl_live *templates;   /* catalogue + custom templates (tmpl_api.h) */
     struct bp_ingest *ingest;
+    struct bp_imap *imap;
     const struct bp_conf *conf;
     uint64_t events_sms_in;     /* new inbound messages announced */
 };
@@ -134,6 +137,51 @@ static int start_ingest(struct bp_app *app, struct bp__app_modules *m,
     return 0;
 }
 
+static int imap_metrics(void *arg, struct bp_buf *out)
+{
+    return bp_imap_metrics_write(arg, out);
+}
+
+static void imap_stop(void *arg)
+{
+    bp_imap_stop(arg);
+}
+
+static int start_imap(struct bp_app *app, struct bp__app_modules *m,
+                      struct bp_errbuf *eb)
+{
+    const struct bp_conf *c = app->conf;
+    struct bp_imap_opts o = {
+        .url = c->imap_url,
+        .username = c->imap_username,
+        .password = c->imap_password,
+        .move_to = c->imap_move_to,
+        .own_address = c->smtp_from_address,
+        .poll_interval_ms = c->imap_poll_interval,
+        .thread_window_ms = c->sms_thread_window,
+        .max_message_bytes = (size_t)c->imap_max_message_bytes,
+        .max_attachment_bytes = (size_t)c->imap_max_attachment_bytes,
+        .raw_keep_bytes = (size_t)c->imap_raw_keep_bytes,
+    };
+    int rc = bp_imap_new(&app->loop, app->writer, app->ro, &o, &m->imap, eb);
+
+    if (rc < 0)
+        return rc;
+    bp_app_add_metrics(app, imap_metrics, m->imap);
+    bp_app_on_stop(app, imap_stop, m->imap);
+    bp_imap_start(m->imap);
+    return 0;
+}
+
+int bp__app_modules_health(struct bp_app *app, struct bp_buf *out)
+{
+    struct bp__app_modules *m = app->modules;
+
+    if (m == NULL || m->imap == NULL)
+        return bp_buf_appends(out, "\"disabled\"");
+    return bp_imap_health_json(m->imap, out);
+}
+
 int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb)
 {
     struct bp__app_modules *m = bp_xcalloc(1, sizeof *m);
@@ -154,6 +202,8 @@ int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb)
         return rc;
     if (app->conf->sms_enabled && (rc = start_ingest(app, m, eb)) < 0)
         return rc;
+    if (app->conf->imap_enabled && (rc = start_imap(app, m, eb)) < 0)
+        return rc;
     return 0;
 }
 
@@ -169,6 +219,7 @@ void bp_app_modules_free(struct bp_app *app)
     if (m == NULL)
         return;
     bp_ingest_free(m->ingest);
+    bp_imap_free(m->imap);
     bp_tmpl_catalog_free(m->catalog);
     bp_tmpl_api_live_free(m->templates);
     free(m);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The daemon's own HTTP routes:
- *   GET /healthz  200 {"status":"ok","db":"ok","schema_version":N}, or 503
+ *   GET /healthz  200 {"status":"ok","db":"ok","schema_version":N,"imap":X}
+ *                 (X: the IMAP poller's state object, or "disabled"), or 503
  *                 with "db":"error" when the read-only store cannot answer
  *                 a trivial query (bp_store_ping).
  *   GET /metrics  Prometheus text format 0.0.4: the HTTP server's families,
@@ -34,6 +35,19 @@ static void on_healthz(struct bp_http_req *req, void *arg)
                      "{\"status\":\"error\",\"db\":\"error\"}\n");
         bp_http_respond(req, 503, "application/json", body, (size_t)n);
         return;
+    }
+    {
+        /* "imap": the poller's state (modules.c), "disabled" when off */
+        struct bp_buf b;
+        bp_buf_init(&b, 4096);
+        if (bp_buf_printf(&b, "{\"status\":\"ok\",\"db\":\"ok\",\"schema_version\":%d,"
+                              "\"imap\":", version) == 0 &&
+            bp__app_modules_health(app, &b) == 0 && bp_buf_appends(&b, "}\n") == 0) {
+            bp_http_respond(req, 200, "application/json", b.data, b.len);
+            bp_buf_free(&b);
+            return;
+        }
+        bp_buf_free(&b);
     }
     n = snprintf(body, sizeof body,
                  "{\"status\":\"ok\",\"db\":\"ok\",\"schema_version\":%d}\n",
