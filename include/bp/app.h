@@ -60,6 +60,17 @@ void bp_app_add_metrics(struct bp_app *app, bp_app_metrics_fn fn, void *arg);
 void bp_app_on_stop(struct bp_app *app, void (*fn)(void *arg), void *arg);
 
 /*
+ * For a stop hook whose work finishes later (worker threads to join, an
+ * async handle to close from their exit): take a hold in the hook and
+ * release it from the completion.  The stop sequence closes leftover
+ * handles (and so lets the loop end) only after the last release, so a
+ * thread never signals a handle of a loop that has already been closed.
+ * Loop thread only.
+ */
+void bp_app_stop_hold(struct bp_app *app);
+void bp_app_stop_release(struct bp_app *app);
+
+/*
  * Listens on [server] listen (logs `event=listening addr=HOST:PORT`),
  * installs the signal handlers and runs the loop until a stop completes.
  * Returns 0 when uv_loop_close() returned 0 (logged as

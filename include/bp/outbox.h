@@ -179,6 +179,10 @@ struct bp_outbox_env {
     struct bp_sender *senders[2];         /* [BP_CHANNEL_SMS], [BP_CHANNEL_EMAIL]; NULL = off */
     const struct bp_tmpl_catalog *catalog; /* for API templates; NULL: refused */
     unsigned window[2];                   /* most jobs in flight per channel */
+    /* Called once (loop thread) when bp_outbox_stop has finished: every
+     * sender has closed and released its threads.  NULL: not told. */
+    void (*on_stopped)(void *arg);
+    void *stopped_arg;
 };
 
 /*
@@ -192,8 +196,9 @@ BP_WUR int bp_outbox_start(const struct bp_conf *conf,
                            const struct bp_outbox_env *env,
                            struct bp_outbox **out, struct bp_errbuf *eb);
 /* Stops claiming, closes the timer and the senders (their canceled jobs
- * stay `sending` and are recovered at the next start).  Idempotent; a
- * void (*)(void *) for bp_app_on_stop. */
+ * stay `sending` and are recovered at the next start); env->on_stopped
+ * runs once they have all closed.  Idempotent; a void (*)(void *) for
+ * bp_app_on_stop. */
 void bp_outbox_stop(void *outbox);
 /* Frees the outbox after the loop has ended (NULL-safe). */
 void bp_outbox_free(struct bp_outbox *ob);

@@ -178,7 +178,20 @@ static void on_http_closed(void *arg)
         uv_close((uv_handle_t *)&app->sig_hup, NULL);
         app->signals_open = false;
     }
-    uv_walk(&app->loop, close_leftover, app);
+    app->http_closed = true;
+    if (app->stop_holds == 0)
+        uv_walk(&app->loop, close_leftover, app);
+}
+
+void bp_app_stop_hold(struct bp_app *app)
+{
+    app->stop_holds++;
+}
+
+void bp_app_stop_release(struct bp_app *app)
+{
+    if (app->stop_holds > 0 && --app->stop_holds == 0 && app->http_closed)
+        uv_walk(&app->loop, close_leftover, app);
 }
 
 static void on_writer_stopped(void *arg)

@@ -36,6 +36,8 @@ struct bp_app {
     size_t nmetrics;
     struct bp_buf mbuf;                /* /metrics output, reused */
     struct bp__app_modules *modules;   /* feature modules (modules.c) */
+    unsigned stop_holds;               /* bp_app_stop_hold minus releases */
+    bool http_closed;                  /* stop sequence waits for the holds */
 };
 
 /* Appends the feature modules' /healthz value for "imap" (a JSON value:

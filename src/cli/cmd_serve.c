@@ -22,6 +22,7 @@
 
 /* What the outbox owns beyond the app: its senders and its catalogue. */
 struct serve_outbox {
+    struct bp_app *app;
     struct bp_sender sms, email;
     struct bp_tmpl_catalog *catalog;
     struct bp_outbox *ob;
@@ -67,6 +68,24 @@ static int start_email(uv_loop_t *loop, const struct bp_conf *c, struct bp_sende
     return bp_smtp_sender_new(loop, &o, out, eb);
 }
 
+/* The stop hook holds the app's stop sequence until the senders have
+ * closed: the e-mail sender's worker threads signal a loop handle when they
+ * exit, so the loop must not end before. */
+static void outbox_stopped(void *arg)
+{
+    struct serve_outbox *so = arg;
+
+    bp_app_stop_release(so->app);
+}
+
+static void outbox_stop(void *arg)
+{
+    struct serve_outbox *so = arg;
+
+    bp_app_stop_hold(so->app);
+    bp_outbox_stop(so->ob);
+}
+
 /* The outbox and its senders (docs/outbox.md).  BACKPACK_TEST_CLOCK_MS
  * (test-only) pins the clock so quiet-hours tests need no sleeping.  The
  * catalogue is loaded from the directory the app's modules use
@@ -78,10 +97,12 @@ static int start_outbox(struct bp_app *app, const struct bp_conf *c,
         .loop = bp_app_loop(app), .writer = bp_app_writer(app),
         .store_ro = bp_app_store_ro(app), .http = bp_app_http(app),
         .window = {(unsigned)c->sms_max_in_flight, (unsigned)c->smtp_workers * 8},
+        .on_stopped = outbox_stopped, .stopped_arg = so,
     };
     const char *fake = getenv("BACKPACK_TEST_CLOCK_MS");
     int rc;
 
+    so->app = app;
     if (fake != NULL && *fake != '\0')
         bp_clock_set_fake(strtoll(fake, NULL, 10));
     so->catalog = bp_tmpl_catalog_new();
@@ -109,7 +130,7 @@ static int start_outbox(struct bp_app *app, const struct bp_conf *c,
         return rc;
     }
     bp_app_add_metrics(app, bp_outbox_metrics, so->ob);
-    bp_app_on_stop(app, bp_outbox_stop, so->ob);
+    bp_app_on_stop(app, outbox_stop, so);
     return 0;
 }
 

@@ -22,6 +22,7 @@ struct bp_outbox {
     struct bp_outbox_env env;
     uv_timer_t timer;
     bool timer_open, stopping, recovered;
+    unsigned senders_closing;
     /* scheduler: one claim (or the start-up recovery) in flight at a time */
     bool claiming;
     struct bp_store_wreq claim_req;

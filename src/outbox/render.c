@@ -18,7 +18,8 @@
  *    later; until then free text reaches only families who read the
  *    school's language, or everyone with allow_fallback.)
  * Dates (RFC 3339 arguments) are rendered in the guardian's time zone.
- * Each rendered text is also analysed as an SMS (encoding, segments).
+ * Each rendered text is normalised (NFC, typographic punctuation as GSM
+ * characters) and analysed as an SMS (encoding, segments).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -256,13 +257,26 @@ int bp__outbox_render(void *arg, const char *locale, const char *tz,
     struct bp_outbox_policy *p = arg;
     struct bp_smsenc_info info;
     enum bp_tmpl_match m = BP_TMPL_MATCH_NONE;
+    struct bp_buf sent;
     int rc = render_text(p, locale, tz, r, &m);
 
     if (rc < 0)
         return rc;
     r->translated = m == BP_TMPL_MATCH_EXACT || m == BP_TMPL_MATCH_LANGUAGE;
-    if (bp_smsenc_analyze(r->out->data ? r->out->data : "", r->out->len, 0, &info,
-                          NULL) == 0 && info.segments > 0) {
+    /* The text as sent: NFC, typographic spaces/quotes/dashes as GSM
+     * characters (ICU puts U+202F before "PM"), so an English reminder is
+     * one GSM-7 segment, not two UCS-2 ones.  Both channels get it. */
+    bp_buf_init(&sent, r->out->cap);
+    rc = bp_smsenc_analyze(r->out->data ? r->out->data : "", r->out->len,
+                           BP_SMSENC_TRANSLITERATE, &info, &sent);
+    if (rc == 0) {
+        bp_buf_reset(r->out);
+        rc = bp_buf_append(r->out, sent.data ? sent.data : "", sent.len);
+    }
+    bp_buf_free(&sent);
+    if (rc < 0)
+        return rc;
+    if (info.segments > 0) {
         r->encoding = info.encoding == BP_SMSENC_GSM7 ? "gsm7" : "ucs2";
         r->segments = (int64_t)info.segments;
     }

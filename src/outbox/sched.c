@@ -341,7 +341,10 @@ int bp__outbox_sched_start(struct bp_outbox *ob)
 
 static void on_sender_closed(void *arg)
 {
-    (void)arg;
+    struct bp_outbox *ob = arg;
+
+    if (--ob->senders_closing == 0 && ob->env.on_stopped != NULL)
+        ob->env.on_stopped(ob->env.stopped_arg);
 }
 
 void bp_outbox_stop(void *outbox)
@@ -353,10 +356,15 @@ void bp_outbox_stop(void *outbox)
     ob->stopping = true;
     if (ob->timer_open)
         uv_close((uv_handle_t *)&ob->timer, NULL);
-    for (int ch = 0; ch < 2; ch++)
-        if (ob->env.senders[ch] != NULL)
-            ob->env.senders[ch]->close(ob->env.senders[ch]->self,
-                                       on_sender_closed, NULL);
     bp_log_info("outbox", "stopping", "in_flight_sms=%u in_flight_email=%u",
                 ob->in_flight[0], ob->in_flight[1]);
+    ob->senders_closing = 1;             /* held until every close is asked */
+    for (int ch = 0; ch < 2; ch++) {
+        if (ob->env.senders[ch] != NULL) {
+            ob->senders_closing++;
+            ob->env.senders[ch]->close(ob->env.senders[ch]->self,
+                                       on_sender_closed, ob);
+        }
+    }
+    on_sender_closed(ob);
 }

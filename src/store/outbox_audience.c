@@ -45,6 +45,7 @@ static const char DDL[] =
     "  student_id INTEGER, ok INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (guardian_id INTEGER, contact_id INTEGER,"
     "  channel TEXT);"
+    "CREATE INDEX IF NOT EXISTS temp.bp_aud_c_guardian ON bp_aud_c (guardian_id);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, body TEXT,"
     "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER,"

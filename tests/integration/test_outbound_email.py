@@ -1,0 +1,394 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Outbound through the real daemon to both channels: the SMS sender to the imitation
+Twilio and the e-mail sender to a real SMTP server (Debian's aiosmtpd on loopback).
+
+Received e-mails are parsed with Python's email package in strict mode (policy.default,
+raise_on_defect).  Templates are rendered per family from the real catalogue (locales/),
+in the family's language and time zone; families whose language has no translation are
+held (no_translation) unless the sender allows the fallback.  Also: POST /api/messages
+(auth, errors, 202), the STOP confirmation (a 'system' message) sent once to an opted-out
+number, and In-Reply-To/References on a staff reply to a parent's e-mail.
+
+Waits poll the database or the fake's long-poll reads with deadlines; nothing sleeps for
+timing."""
+import email
+import email.policy
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import http_request
+from sms_support import BIN, FakeTwilio, query
+
+STRICT = email.policy.default.clone(raise_on_defect=True)
+PUBLIC_URL = "https://backpack.example.org"
+SCHOOL = "École Lincoln"
+FROM = "office@lincoln.example"
+REPLY_DOMAIN = "reply.lincoln.example"
+SCHOOL_NUMBER = "+15550109999"
+TOKEN = "s3cret-admin-token"
+
+SEED = """
+INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,0,0);
+INSERT INTO section (id,school_id,sourced_id,title,created_at,updated_at) VALUES
+ (1,1,'sec-1','Science',0,0),(2,1,'sec-2','Art',0,0);
+INSERT INTO student (id,school_id,sourced_id,given_name,family_name,created_at,updated_at) VALUES
+ (10,1,'stu-10','Omar','Haddad',0,0),(11,1,'stu-11','Wei','Li',0,0),
+ (12,1,'stu-12','Mai','Tran',0,0),(13,1,'stu-13','Ann','Smith',0,0),
+ (14,1,'stu-14','Luis','Diaz',0,0),(15,1,'stu-15','Kai','Nowhere',0,0),
+ (16,1,'stu-16','Jonas','Weber',0,0),(17,1,'stu-17','Bea','Out',0,0);
+INSERT INTO enrollment VALUES (1,10),(1,11),(1,12),(1,13),(1,14),(1,15),(1,16),(1,17),(2,13),(2,17);
+INSERT INTO guardian (id,sourced_id,given_name,family_name,locale,preferred_channel,timezone,
+                      created_at,updated_at) VALUES
+ (20,'g-ar','أمل','حداد','ar','email',NULL,0,0),
+ (21,'g-zh','丽','李','zh-CN','email',NULL,0,0),
+ (22,'g-vi','Nguyễn Thị','Hoa','vi','email','Asia/Ho_Chi_Minh',0,0),
+ (23,'g-en','Sam','Smith','en','sms',NULL,0,0),
+ (24,'g-es','Rosa','Díaz','es-MX','sms',NULL,0,0),
+ (25,'g-und','Alex','Nowhere','und','email',NULL,0,0),
+ (26,'g-de','Jonas','Weber','de','sms',NULL,0,0),
+ (27,'g-out','Bea','Out','en','sms',NULL,0,0);
+INSERT INTO student_guardian (student_id,guardian_id) VALUES
+ (10,20),(11,21),(12,22),(13,23),(14,24),(15,25),(16,26),(17,27);
+INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES
+ (30,'email','amal@example.org','active',0,0),(31,'email','li@example.org','active',0,0),
+ (32,'email','hoa@example.org','active',0,0),(33,'sms','+15550100033','active',0,0),
+ (34,'sms','+15550100034','active',0,0),(35,'email','alex@example.org','active',0,0),
+ (36,'sms','+15550100036','active',0,0),(37,'sms','+15550100037','opted_out',0,0);
+INSERT INTO guardian_contact VALUES (20,30),(21,31),(22,32),(23,33),(24,34),(25,35),(26,36),(27,37);
+INSERT INTO conversation (id,student_id,reply_token,created_at) VALUES (110,10,'tok10',0);
+"""
+
+# 2025-03-14T01:30Z: Thursday 13 March 21:30 in New York, Friday 14 March 08:30 in Saigon.
+EVENT = ["--template", "tmpl.event_reminder", "--arg", "event=Science Fair",
+         "--arg", "date=2025-03-14T01:30:00Z", "--arg", "time=2025-03-14T01:30:00Z",
+         "--arg", "count=3"]
+
+
+class Sink:
+    """aiosmtpd handler: stores every message (envelope + raw) and counts sessions."""
+
+    def __init__(self):
+        self.messages = []
+        self.sessions = 0
+        self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                                  "raw": envelope.original_content})
+        return "250 Message accepted for delivery"
+
+    def count(self):
+        with self.lock:
+            return len(self.messages)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def poll(pred, deadline=30.0, what="condition"):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture
+def sink():
+    handler = Sink()
+    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
+    ctl.start()
+    handler.port = ctl.port
+    try:
+        yield handler
+    finally:
+        ctl.stop()
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(callbacks="off") as f:
+        yield f
+
+
+def make_config(write_config, fake, sink, admin_token=TOKEN):
+    return write_config(
+        server={"public_url": PUBLIC_URL, "admin_token": admin_token},
+        school={"name": SCHOOL, "phone": "+15550100000",
+                "website": "https://lincoln.example.org"},
+        sms={"enabled": "true", "account_sid": fake.account_sid,
+             "auth_token": fake.auth_token, "from_number": SCHOOL_NUMBER,
+             "api_base": fake.base_url, "rate_per_second": "10000"},
+        smtp={"enabled": "true", "host": "127.0.0.1", "port": str(sink.port),
+              "starttls": "no", "from_address": FROM, "reply_domain": REPLY_DOMAIN,
+              "workers": "2", "timeout": "5s"})
+
+
+@pytest.fixture
+def school(workdir, write_config, fake, sink, serve):
+    config = make_config(write_config, fake, sink)
+    db = os.path.join(workdir, "backpack.db")
+    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
+    con = sqlite3.connect(db)
+    con.executescript(SEED)
+    con.commit()
+    con.close()
+    d = serve(config)
+    d.wait_log(r"event=started .*sms=on email=on")
+    d.config, d.db = config, db
+    yield d
+    assert d.stop() == 0, d.log()[-3000:]
+    assert d.error_lines() == [], d.error_lines()
+
+
+def send(config, *args):
+    r = subprocess.run([BIN, "send", "-c", config] + list(args), capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def deliveries(db, ann):
+    rows = query(db, "SELECT d.id, c.address, d.channel, d.state, d.held_reason, d.locale,"
+                     " d.body, d.encoding, d.segments, d.email_message_id, d.idempotency_key"
+                     " FROM delivery d JOIN contact c ON c.id = d.contact_id"
+                     " JOIN message m ON m.id = d.message_id WHERE m.announcement_id = ?",
+                 (ann,))
+    keys = ("id", "to", "channel", "state", "held_reason", "locale", "body", "encoding",
+            "segments", "email_message_id", "key")
+    return {r[1]: dict(zip(keys, r)) for r in rows}
+
+
+def settled(db, ann):
+    ds = deliveries(db, ann)
+    return ds if all(d["state"] in ("sent", "held", "failed") for d in ds.values()) else None
+
+
+def parsed(sink):
+    out = {}
+    with sink.lock:
+        msgs = list(sink.messages)
+    for m in msgs:
+        raw = m["raw"]
+        assert raw.count(b"\n") == raw.count(b"\r\n")              # CRLF only
+        assert len(m["to"]) == 1
+        out[m["to"][0]] = (email.message_from_bytes(raw, policy=STRICT), raw)
+    assert len(out) == len(msgs), "one e-mail per address"
+    return out
+
+
+def sms_bodies(fake, n):
+    reqs = fake.requests(path="/2010-04-01/Accounts/%s/Messages.json" % fake.account_sid,
+                         min_count=n, timeout_ms=10000)["items"]
+    out = {}
+    for r in reqs:
+        out.setdefault(r["form"]["To"], []).append(r["form"]["Body"])
+    return out
+
+
+def test_template_in_each_familys_language_over_both_channels(school, fake, sink):
+    out = send(school.config, "--section", "sec-1", "--urgent", *EVENT)
+    assert out["deliveries"] == {"sms": 3, "email": 4}
+    assert out["held"] == 2 and out["skipped"]["opted_out"] == 1
+    ds = poll(lambda: settled(school.db, out["announcement_id"]), what="deliveries settled")
+    state = {a: (d["state"], d["held_reason"], d["locale"]) for a, d in ds.items()}
+    assert state == {
+        "amal@example.org": ("sent", None, "ar"),
+        "li@example.org": ("sent", None, "zh-Hans"),
+        "hoa@example.org": ("sent", None, "vi"),
+        "+15550100033": ("sent", None, "en"),
+        "+15550100034": ("sent", None, "es"),
+        "alex@example.org": ("held", "no_translation", "en"),     # 'und'
+        "+15550100036": ("held", "no_translation", "en"),         # German: no catalogue
+    }
+    # exactly these SMS left, once each, with the stored bodies
+    sms = sms_bodies(fake, 2)
+    assert sms == {"+15550100033": [ds["+15550100033"]["body"]],
+                   "+15550100034": [ds["+15550100034"]["body"]]}
+    assert fake.stats()["sends"] == 2
+    en, es = ds["+15550100033"], ds["+15550100034"]
+    assert en["body"].startswith("Reminder: Science Fair is on Thursday, March 13 at 9:30")
+    assert es["body"].startswith("Recordatorio: Science Fair es el jueves, 13 de marzo")
+    assert (en["encoding"], en["segments"]) == ("gsm7", 1)
+    assert es["encoding"] in ("gsm7", "ucs2") and es["segments"] >= 1
+    # exactly these e-mails, well-formed, in the family's language
+    mails = parsed(sink)
+    assert set(mails) == {"amal@example.org", "li@example.org", "hoa@example.org"}
+    frag = {"amal@example.org": "تذكير: Science Fair", "li@example.org": "提醒：Science Fair将于",
+            "hoa@example.org": "Nhắc nhở: Science Fair diễn ra lúc 08:30"}
+    for addr, (msg, raw) in mails.items():
+        d = ds[addr]
+        assert d["encoding"] is None and d["segments"] is None
+        body = msg.get_body(("plain",)).get_content()
+        assert body.replace("\r\n", "\n").rstrip("\n") == d["body"]
+        assert body.startswith(frag[addr]), body
+        assert msg["Subject"] == SCHOOL
+        head = raw.split(b"\r\n\r\n")[0].decode("ascii")               # 7-bit headers
+        assert "Subject: =?" in head or "Subject:=?" in head             # RFC 2047
+        assert msg["From"].addresses[0].display_name == SCHOOL
+        assert msg["From"].addresses[0].addr_spec == FROM
+        assert msg["To"].addresses[0].addr_spec == addr
+        assert msg["Message-ID"] == "<%s>" % d["email_message_id"]
+        assert d["email_message_id"].endswith("@" + REPLY_DOMAIN)
+        token = query(school.db, "SELECT cv.reply_token FROM delivery d"
+                                 " JOIN message m ON m.id = d.message_id"
+                                 " JOIN conversation cv ON cv.id = m.conversation_id"
+                                 " WHERE d.id = ?", (d["id"],))[0][0]
+        assert msg["Reply-To"].addresses[0].addr_spec == "replies+%s@%s" % (token, REPLY_DOMAIN)
+        lu = msg["List-Unsubscribe"].replace("\r\n", "").replace(" ", "")
+        assert lu == "<mailto:replies+unsubscribe-%s@%s>,<%s/unsubscribe/%s>" % (
+            d["key"], REPLY_DOMAIN, PUBLIC_URL, d["key"])
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert msg["Auto-Submitted"] is None                              # written by staff
+    # Omar's conversation existed: its reply token is the one in the e-mail
+    assert mails["amal@example.org"][0]["Reply-To"].addresses[0].username == "replies+tok10"
+    assert "08:30" not in ds["+15550100033"]["body"]                     # zones differ
+
+
+def test_fallback_allowed_sends_in_the_school_language(school, fake, sink):
+    out = send(school.config, "--section", "sec-1", "--urgent", "--allow-fallback", *EVENT)
+    assert out["held"] == 0
+    ds = poll(lambda: settled(school.db, out["announcement_id"]), what="deliveries settled")
+    assert all(d["state"] == "sent" for d in ds.values())
+    assert ds["alex@example.org"]["locale"] == "en"
+    assert ds["+15550100036"]["body"].startswith("Reminder: Science Fair")
+    poll(lambda: sink.count() == 4, what="four e-mails")
+    assert parsed(sink)["alex@example.org"][0].get_body(("plain",)).get_content() \
+        .startswith("Reminder: Science Fair")
+    assert fake.stats()["sends"] == 3
+
+
+def test_free_text_reaches_only_families_who_read_the_school_language(school, fake, sink):
+    out = send(school.config, "--section", "sec-1", "--urgent", "--text", "Bring boots.")
+    ds = poll(lambda: settled(school.db, out["announcement_id"]), what="deliveries settled")
+    assert {a for a, d in ds.items() if d["state"] == "sent"} == {"+15550100033"}
+    assert {d["held_reason"] for a, d in ds.items() if d["state"] != "sent"} == \
+        {"no_translation"}
+    assert out["held"] == 6
+    out = send(school.config, "--section", "sec-1", "--urgent", "--text", "Bring boots.",
+               "--allow-fallback")
+    assert out["held"] == 0
+    poll(lambda: settled(school.db, out["announcement_id"]), what="fallback sent")
+    assert sink.count() == 4 and fake.stats()["sends"] == 4
+
+
+def test_bad_template_requests_are_refused(school):
+    for args, msg in ((["--template", "tmpl.nope"], "unknown template"),
+                      (["--template", "tmpl.event_reminder", "--arg", "event=x"], "tmpl.event_reminder"),
+                      (["--text", "x", "--arg", "a=b"], "--arg goes with --template")):
+        r = subprocess.run([BIN, "send", "-c", school.config, "--school"] + args,
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and msg in r.stderr, r.stderr
+    assert query(school.db, "SELECT count(*) FROM announcement") == [(0,)]
+
+
+def test_reply_to_a_parents_email_carries_threading_headers(school, sink):
+    now = int(time.time() * 1000)
+    con = sqlite3.connect(school.db, timeout=30)
+    con.execute("INSERT INTO message (id, conversation_id, direction, channel, subject, body,"
+                " in_reply_to, references_hdr, created_at) VALUES (900, 110, 'out', 'email',"
+                " 'Re: Field trip', 'Yes, Omar may bring lunch.', '<p1@parent.example>',"
+                " '<a0@lincoln.example> <p1@parent.example>', ?)", (now,))
+    con.execute("INSERT INTO delivery (message_id, contact_id, channel, locale, body, state,"
+                " next_attempt_at, idempotency_key, created_at, updated_at) VALUES"
+                " (900, 30, 'email', 'ar', 'Yes, Omar may bring lunch.', 'queued', ?,"
+                " 'r900-30', ?, ?)", (now, now, now))
+    con.commit()
+    con.close()
+    poll(lambda: sink.count() == 1, what="the reply e-mail")
+    msg, _ = parsed(sink)["amal@example.org"]
+    assert msg["In-Reply-To"] == "<p1@parent.example>"
+    assert msg["References"].split() == ["<a0@lincoln.example>", "<p1@parent.example>"]
+    assert msg["Subject"] == "Re: Field trip"
+    assert msg["Reply-To"].addresses[0].addr_spec == "replies+tok10@" + REPLY_DOMAIN
+    assert query(school.db, "SELECT state, email_message_id FROM delivery WHERE message_id = 900"
+                 ) == [("sent", "r900-30@" + REPLY_DOMAIN)]
+
+
+def api(port, body, token=TOKEN, raw=None):
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    st, _, data = http_request(port, "POST", "/api/messages",
+                               body=raw if raw is not None else json.dumps(body),
+                               headers=headers)
+    return st, json.loads(data)
+
+
+def test_api_messages(school, fake, sink):
+    ok = {"section": "sec-2", "template": "tmpl.event_reminder", "urgent": True,
+          "args": {"event": "Art Show", "date": "2025-03-14T01:30:00Z",
+                   "time": "2025-03-14T01:30:00Z", "count": 0}}
+    assert api(school.port, ok, token=None)[0] == 401
+    assert api(school.port, ok, token="wrong")[0] == 403
+    assert api(school.port, None, raw="{not json")[0] == 400
+    st, err = api(school.port, dict(ok, section="sec-404"))
+    assert st == 404 and "sec-404" in err["error"]
+    st, err = api(school.port, dict(ok, args={"event": "x"}))
+    assert st == 400 and "tmpl.event_reminder" in err["error"]
+    assert query(school.db, "SELECT count(*) FROM announcement") == [(0,)]
+    st, out = api(school.port, ok)
+    assert st == 202, out
+    assert out["deliveries"] == {"sms": 1, "email": 0} and out["skipped"]["opted_out"] == 1
+    ds = poll(lambda: settled(school.db, out["announcement_id"]), what="API send")
+    assert ds["+15550100033"]["state"] == "sent"
+    assert sms_bodies(fake, 1)["+15550100033"] == [
+        ds["+15550100033"]["body"]]
+    assert ds["+15550100033"]["body"].startswith("Reminder: Art Show is on Thursday, March 13")
+    assert "(today)" in ds["+15550100033"]["body"]                      # count=0 plural
+
+
+def test_api_disabled_without_admin_token(workdir, write_config, fake, sink, serve):
+    config = make_config(write_config, fake, sink, admin_token="")
+    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
+    d = serve(config)
+    d.wait_log(r"event=started")
+    assert api(d.port, {"school": True, "text": "x"})[0] == 403
+    assert d.stop() == 0
+
+
+def test_stop_confirmation_is_sent_once_and_announcements_skip(school, fake, sink):
+    number = "+15550100033"
+    r = fake.inbound(to_url="http://127.0.0.1:%d/webhooks/sms/twilio" % school.port,
+                     sign_url=PUBLIC_URL + "/webhooks/sms/twilio", to=SCHOOL_NUMBER,
+                     body="STOP", **{"from": number})
+    assert r["attempts"][0]["status"] == 200
+    got = fake.requests(to=number, min_count=1, timeout_ms=10000)["items"]
+    assert len(got) == 1 and got[0]["form"]["Body"].startswith("You will get no more texts")
+    poll(lambda: query(school.db, "SELECT d.state FROM delivery d JOIN message m"
+                                  " ON m.id = d.message_id WHERE m.kind = 'system'")
+         == [("sent",)], what="the confirmation recorded as sent")
+    out = send(school.config, "--section", "sec-1", "--urgent", "--text", "Bring boots.")
+    assert out["deliveries"]["sms"] == 2 and out["held"] == 6   # es, de held: not English
+    assert out["skipped"]["opted_out"] == 2                     # Sam (just now) and Bea
+    assert query(school.db, "SELECT count(*) FROM delivery d JOIN message m ON m.id = d.message_id"
+                            " WHERE m.announcement_id = ? AND d.contact_id = 33",
+                 (out["announcement_id"],)) == [(0,)]
+    # a later SMS to another family goes out; still one request to the opted-out number
+    send(school.config, "--student", "stu-14", "--urgent", *EVENT)
+    fake.requests(to="+15550100034", min_count=1, timeout_ms=10000)
+    assert len(fake.requests(to=number)["items"]) == 1
+    st = fake.stats(tokens=True)
+    assert st["sends"] == st["tokens"]["distinct"] == st["tokens"]["with_send"] == 2
