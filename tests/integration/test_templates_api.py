@@ -89,7 +89,7 @@ def test_create_get_list_update_delete(daemon, workdir):
     assert actions == ["template.create", "template.update"]
 
     # survives a restart (loaded from the database at start)
-    d.stop()
+    assert d.stop() == 0, d.log()[-2000:]        # clean exit (ASan: no leak)
     d2 = Daemon(d.workdir, config)
     try:
         st, one = req(d2, "GET", "/api/templates/school.field_trip")
@@ -99,7 +99,8 @@ def test_create_get_list_update_delete(daemon, workdir):
         assert req(d2, "DELETE", "/api/templates/school.field_trip")[0] == 404
         assert req(d2, "DELETE", "/api/templates/tmpl.absence_notice")[0] == 409
     finally:
-        d2.stop()
+        rc = d2.stop()
+    assert rc == 0, d2.log()[-2000:]
 
 
 def test_invalid_pattern_gives_the_position(daemon):
