@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Outbound through outages and crashes: the real daemon, a real SQLite file, the real SMS
+sender and the imitation Twilio (which de-duplicates create requests by
+I-Twilio-Idempotency-Token and counts them: GET /_fake/stats?tokens=1).
+
+- provider down (scripted 503s for a number of requests): every delivery is sent after it
+  returns, exactly one message per delivery;
+- kill -9 in the middle of a 10,000-delivery announcement to a generated district
+  (tests/tools/gen_oneroster.py + `backpack roster import`), restart: every delivery ends
+  `sent`, the provider created exactly one message per idempotency key, and the requests
+  repeated after the restart are at most the in-flight window (no duplicate burst).
+
+Waits poll the database or the fake with deadlines; nothing sleeps for timing."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import Daemon
+from sms_support import BIN, SOURCE_DIR, FakeTwilio, query
+
+GEN = os.path.join(SOURCE_DIR, "tests", "tools", "gen_oneroster.py")
+SCHOOL_NUMBER = "+15550109999"
+WINDOW = 32
+
+SEED = """
+INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,0,0);
+INSERT INTO section (id,school_id,sourced_id,title,created_at,updated_at) VALUES (1,1,'sec-1','Math',0,0);
+INSERT INTO student (id,school_id,sourced_id,given_name,family_name,created_at,updated_at) VALUES
+ (10,1,'stu-10','A','A',0,0),(11,1,'stu-11','B','B',0,0),(12,1,'stu-12','C','C',0,0),
+ (13,1,'stu-13','D','D',0,0),(14,1,'stu-14','E','E',0,0);
+INSERT INTO enrollment VALUES (1,10),(1,11),(1,12),(1,13),(1,14);
+INSERT INTO guardian (id,sourced_id,given_name,family_name,created_at,updated_at) VALUES
+ (20,'g-20','a','a',0,0),(21,'g-21','b','b',0,0),(22,'g-22','c','c',0,0),
+ (23,'g-23','d','d',0,0),(24,'g-24','e','e',0,0);
+INSERT INTO student_guardian (student_id,guardian_id) VALUES (10,20),(11,21),(12,22),(13,23),(14,24);
+INSERT INTO contact (id,kind,address,created_at,updated_at) VALUES
+ (30,'sms','+15550100020',0,0),(31,'sms','+15550100021',0,0),(32,'sms','+15550100022',0,0),
+ (33,'sms','+15550100023',0,0),(34,'sms','+15550100024',0,0);
+INSERT INTO guardian_contact VALUES (20,30),(21,31),(22,32),(23,33),(24,34);
+"""
+
+
+def poll(pred, deadline=60.0, what="condition"):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(callbacks="off") as f:
+        yield f
+
+
+def config_for(write_config, fake, **outbox):
+    return write_config(
+        server={"public_url": "https://backpack.example.org"},
+        school={"name": "Lincoln"},
+        sms={"enabled": "true", "account_sid": fake.account_sid,
+             "auth_token": fake.auth_token, "from_number": SCHOOL_NUMBER,
+             "api_base": fake.base_url, "rate_per_second": "10000",
+             "max_in_flight": str(WINDOW)},
+        outbox=dict({"retry_base": "1s", "retry_max": "2s"}, **outbox))
+
+
+def send(config, *args):
+    r = subprocess.run([BIN, "send", "-c", config] + list(args), capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    import json
+    return json.loads(r.stdout)
+
+
+def sms_states(db):
+    return dict(query(db, "SELECT state, count(*) FROM delivery WHERE channel = 'sms'"
+                          " GROUP BY state"))
+
+
+def test_provider_down_for_a_while_then_everything_goes_once(workdir, write_config, fake,
+                                                            serve):
+    config = config_for(write_config, fake)
+    db = os.path.join(workdir, "backpack.db")
+    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.executescript(SEED)
+    con.commit()
+    con.close()
+    fake.script(action="error", status=503, count=12)       # the provider is down
+    d = serve(config)
+    d.wait_log(r"event=started")
+    out = send(config, "--section", "sec-1", "--urgent", "--text", "Snow day")
+    assert out["deliveries"]["sms"] == 5
+    poll(lambda: sms_states(db) == {"sent": 5}, what="all five sent after the outage")
+    st = fake.stats(tokens=True)
+    assert st["scripts_pending"] == 0 and st["by_status"]["503"] == 12
+    assert st["sends"] == 5 == st["tokens"]["distinct"] == st["tokens"]["with_send"]
+    assert st["messages"] == 5
+    rows = query(db, "SELECT attempts, error_code FROM delivery")
+    assert sum(a for a, _ in rows) == 5 + 12                # one attempt per request
+    assert all(code == "503" or code == "20503" or a == 1 for a, code in rows), rows
+    assert d.stop() == 0
+    assert d.error_lines() == []
+
+
+def test_kill_9_during_a_10000_delivery_send(workdir, write_config, fake):
+    config = config_for(write_config, fake)
+    db = os.path.join(workdir, "backpack.db")
+    bundle = os.path.join(workdir, "bundle")
+    subprocess.run(["/usr/bin/python3", GEN, "--families", "9500", "--out", bundle,
+                    "--seed", "4"], check=True, capture_output=True)
+    subprocess.run([BIN, "roster", "import", "--oneroster", bundle, "-c", config],
+                   check=True, capture_output=True)
+    out = send(config, "--school", "--urgent", "--allow-fallback", "--text",
+               "School closes at noon today.")
+    total = out["deliveries"]["sms"]
+    assert total >= 10000, out
+    d = Daemon(workdir, config)
+    try:
+        d.wait_log(r"event=started")
+        # kill -9 in the middle of the send (an event: the provider has seen a third)
+        poll(lambda: fake.stats()["sends"] >= total // 3, what="a third sent")
+        os.kill(d.pid, signal.SIGKILL)
+        d.proc.wait()
+    finally:
+        d.stop()
+    before = fake.stats()
+    in_flight = query(db, "SELECT count(*) FROM delivery WHERE state = 'sending'")[0][0]
+    assert 0 < before["sends"] < total
+    assert in_flight <= WINDOW                      # only the window can be in doubt
+    d2 = Daemon(workdir, config)
+    try:
+        d2.wait_log(r"event=started recovered_sending=%d " % in_flight)
+        poll(lambda: sms_states(db).get("sent") == total, deadline=180,
+             what="every delivery sent")
+        assert sms_states(db) == {"sent": total}
+        st = fake.stats(tokens=True)
+        keys = {k for (k,) in query(db, "SELECT idempotency_key FROM delivery"
+                                        " WHERE channel = 'sms'")}
+        assert set(st["by_token"]) == keys
+        assert all(t["sends"] == 1 for t in st["by_token"].values())
+        assert st["sends"] == total == st["messages"]
+        # requests repeated after the restart: at most the rows that were in flight
+        assert st["replays"] == st["requests"] - total <= in_flight
+        assert max(t["requests"] for t in st["by_token"].values()) <= 2
+        assert st["by_status"] == {"201": st["requests"]}
+        assert d2.stop() == 0
+        assert d2.error_lines() == []
+    finally:
+        d2.stop()
