@@ -27,7 +27,8 @@ def test_healthz(write_config, serve):
     assert status == 200
     assert headers["content-type"] == "application/json"
     doc = json.loads(body)
-    assert doc == {"status": "ok", "db": "ok", "schema_version": doc["schema_version"]}
+    assert doc == {"status": "ok", "db": "ok", "schema_version": doc["schema_version"],
+                   "imap": "disabled"}
     assert isinstance(doc["schema_version"], int) and doc["schema_version"] >= 1
     assert d.stop() == 0
     assert d.error_lines() == []
