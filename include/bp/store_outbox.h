@@ -171,6 +171,8 @@ struct bp_store_claim {
     unsigned max[2];               /* most rows to claim per channel */
     bool channel_on[2];            /* channels with a sender */
     const char *email_domain;      /* for minted Message-IDs ("" -> "backpack.invalid") */
+    bool hold_pass;                /* also hold queued rows of unusable contacts (a scan
+                                      of the queued rows: the scheduler asks once a second) */
     /* output: claimed rows (queued -> sending, attempts + 1, committed) */
     struct bp_store_claimed *rows; /* malloc'd; free with bp_store_claim_free */
     size_t nrows;
@@ -180,9 +182,10 @@ struct bp_store_claim {
 
 /*
  * bp_store_write_fn (arg: struct bp_store_claim).  Moves due retry_wait
- * rows back to queued, holds queued rows whose contact is no longer usable
- * (not for system messages), then claims up to max[ch] due queued rows per
- * channel (oldest due first), marking them sending.  Also computes the
+ * rows back to queued, with hold_pass holds queued rows whose contact is no
+ * longer usable (not for system messages), then claims up to max[ch] due
+ * queued rows per channel (oldest due first) whose contact is usable (or
+ * that are system messages), marking them sending.  Also computes the
  * earliest future due time for the scheduler's timer.
  */
 BP_WUR int bp_store_claim_due(struct bp_store *s, void *arg);

@@ -23,6 +23,7 @@ struct bp_outbox {
     uv_timer_t timer;
     bool timer_open, stopping, recovered;
     unsigned senders_closing;
+    uint64_t next_hold_pass;       /* loop time of the next unusable-contact scan */
     /* scheduler: one claim (or the start-up recovery) in flight at a time */
     bool claiming;
     struct bp_store_wreq claim_req;

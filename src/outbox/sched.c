@@ -179,6 +179,10 @@ static void on_tick(uv_timer_t *t)
     memset(c, 0, sizeof *c);
     c->now_ms = bp_clock_now_ms();
     c->email_domain = ob->conf->smtp_reply_domain;
+    if (uv_now(ob->env.loop) >= ob->next_hold_pass) {
+        c->hold_pass = true;         /* a scan: at most once per POLL_MS */
+        ob->next_hold_pass = uv_now(ob->env.loop) + POLL_MS;
+    }
     for (int ch = 0; ch < 2; ch++) {
         unsigned w = ob->env.window[ch];
         c->channel_on[ch] = ob->env.senders[ch] != NULL;

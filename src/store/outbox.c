@@ -174,6 +174,7 @@ static const char SQL_DUE_QUEUED[] =
     "  JOIN message m ON m.id = d.message_id"
     "  LEFT JOIN conversation cv ON cv.id = m.conversation_id"
     " WHERE d.state = 'queued' AND d.channel = ?1"
+    "   AND (c.status = 'active' OR m.kind = 'system')"
     "   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?2)"
     " ORDER BY d.next_attempt_at LIMIT ?3";
 static const char SQL_NEXT_DUE[] =
@@ -310,6 +311,9 @@ static int requeue_and_hold(struct bp_store *s, struct bp_store_claim *c)
         if ((rc = bp_store_delivery_set_state(s, &ch)) < 0)
             goto out;
     }
+    rc = 0;
+    if (!c->hold_pass)
+        goto out;
     rc = BP_ESTORE;
     if ((st = bp__store_stmt(s, SQL_DUE_UNUSABLE)) == NULL)
         goto out;

@@ -392,3 +392,28 @@ def test_stop_confirmation_is_sent_once_and_announcements_skip(school, fake, sin
     assert len(fake.requests(to=number)["items"]) == 1
     st = fake.stats(tokens=True)
     assert st["sends"] == st["tokens"]["distinct"] == st["tokens"]["with_send"] == 2
+
+
+def test_queued_rows_of_an_opted_out_contact_are_held_not_sent(school, fake):
+    """A delivery queued before its contact opted out is held (opted_out) by the scheduler's
+    hold pass and never claimed; a system message to the same contact still goes."""
+    now = int(time.time() * 1000)
+    con = sqlite3.connect(school.db, timeout=30)
+    con.execute("INSERT INTO conversation (id,student_id,reply_token,created_at)"
+                " VALUES (117,17,'tok17',0)")
+    con.execute("INSERT INTO message (id, conversation_id, direction, channel, kind, body,"
+                " created_at) VALUES (901, 117, 'out', 'dashboard', 'normal', 'Hi', ?),"
+                " (902, NULL, 'out', 'sms', 'system', 'You will get no more texts.', ?)",
+                (now, now))
+    con.execute("INSERT INTO delivery (message_id, contact_id, channel, body, state,"
+                " next_attempt_at, idempotency_key, created_at, updated_at) VALUES"
+                " (901, 37, 'sms', 'Hi', 'queued', ?, 'k901', ?, ?),"
+                " (902, 37, 'sms', 'You will get no more texts.', 'queued', ?, 'k902', ?, ?)",
+                (now, now, now, now, now, now))
+    con.commit()
+    con.close()
+    poll(lambda: query(school.db, "SELECT message_id, state, held_reason FROM delivery"
+                                  " WHERE contact_id = 37 ORDER BY message_id")
+         == [(901, "held", "opted_out"), (902, "sent", None)], what="held and sent")
+    reqs = fake.requests(to="+15550100037")["items"]
+    assert [r["form"]["Body"] for r in reqs] == ["You will get no more texts."]

@@ -1,0 +1,195 @@
+#!/bin/sh
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# Outbound benchmark (issue 4): an announcement to a generated district.
+#
+#   tests/bench/outbound.sh [BACKPACK_BIN] [FAMILIES]       (default 100000)
+#
+# 1. generates the district (tests/tools/gen_oneroster.py) and imports it;
+# 2. `backpack send --school` (the daemon not running): time to create every
+#    delivery (audience resolution + persistence, one transaction);
+# 3. starts the daemon against the imitation Twilio (tests/fakes/twilio,
+#    --record summary, callbacks off) and a real aiosmtpd sink (its own
+#    process, discarding), and times until the provider has created every
+#    SMS and every e-mail delivery is `sent` (accepted by the sink with 250).
+# Rate limit: [sms] rate_per_second = 10000, the schema's maximum (the sender
+# can run without one, but the configuration does not allow 0).
+# Prints the figures, and the CPU per item of each process so that the rates
+# can be read honestly on a small machine (the imitation tops out near 10k
+# sends/s per core, aiosmtpd near 2k e-mails/s: tests/fakes/README.md,
+# docs/senders.md).  A benchmark: it never fails on time.
+set -eu
+here=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${1:-$here/build/backpack}
+families=${2:-100000}
+[ -x "$bin" ] || { echo "outbound.sh: no binary at $bin (pass its path)" >&2; exit 2; }
+command -v node >/dev/null || { echo "outbound.sh: node is required (imitation Twilio)" >&2; exit 2; }
+work=$(mktemp -d /tmp/bp-bench-outbound.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+/usr/bin/python3 - "$here" "$bin" "$families" "$work" <<'PY'
+import json, os, re, signal, socket, sqlite3, subprocess, sys, time, urllib.request
+here, binary, families, work = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+TICK = os.sysconf("SC_CLK_TCK")
+procs = []
+
+
+def cpu(pid):
+    """user+system CPU seconds of a process (and its reaped children)."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) / TICK
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def stop_all():
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def wait_for(pred, deadline, what):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise SystemExit("outbound.sh: timed out waiting for " + what)
+
+
+try:
+    t = time.monotonic()
+    subprocess.run(["/usr/bin/python3", os.path.join(here, "tests/tools/gen_oneroster.py"),
+                    "--families", families, "--out", os.path.join(work, "bundle"),
+                    "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+    print("generated %s families in %.1f s" % (families, time.monotonic() - t))
+
+    # the imitation Twilio and the SMTP sink, each in its own process
+    sid, token = "AC" + "ab" * 16, "benchtoken"
+    fake = subprocess.Popen(["node", os.path.join(here, "tests/fakes/twilio/server.js"),
+                             "--port", "0", "--account-sid", sid, "--auth-token", token,
+                             "--callbacks", "off", "--record", "summary"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    procs.append(fake)
+    info = json.loads(fake.stdout.readline())
+    fake_url = info["base_url"]
+    smtp_port = free_port()
+    sink = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
+                             "127.0.0.1:%d" % smtp_port, "-c", "aiosmtpd.handlers.Sink"])
+    procs.append(sink)
+    def listening():
+        try:
+            socket.create_connection(("127.0.0.1", smtp_port), 1).close()
+            return True
+        except OSError:
+            return False
+    wait_for(listening, 10, "the SMTP sink")
+
+    db = os.path.join(work, "backpack.db")
+    ini = os.path.join(work, "backpack.ini")
+    with open(ini, "w") as f:
+        f.write("""[server]
+listen = 127.0.0.1:0
+public_url = https://backpack.example.org
+[store]
+path = %s
+[school]
+name = Benchmark District
+[sms]
+enabled = true
+api_base = %s
+account_sid = %s
+auth_token = %s
+from_number = +15550109999
+rate_per_second = 10000
+max_in_flight = 64
+[smtp]
+enabled = true
+host = 127.0.0.1
+port = %d
+starttls = no
+from_address = office@district.example
+reply_domain = reply.district.example
+workers = 4
+timeout = 10s
+""" % (db, fake_url, sid, token, smtp_port))
+
+    t = time.monotonic()
+    subprocess.run([binary, "roster", "import", "--oneroster", os.path.join(work, "bundle"),
+                    "-c", ini], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print("imported in %.1f s" % (time.monotonic() - t))
+
+    t = time.monotonic()
+    r = subprocess.run([binary, "send", "-c", ini, "--school", "--urgent", "--allow-fallback",
+                        "--text", "School is closed tomorrow because of the storm."],
+                       check=True, capture_output=True, text=True)
+    created = time.monotonic() - t
+    out = json.loads(r.stdout)
+    n_sms, n_email = out["deliveries"]["sms"], out["deliveries"]["email"]
+    print("deliveries created in %.2f s (target < 3 s): %d messages, %d SMS, %d e-mail,"
+          " %d held, skipped %s" % (created, out["messages"], n_sms, n_email, out["held"],
+                                    json.dumps(out["skipped"])))
+
+    def fake_sends():
+        with urllib.request.urlopen(fake_url + "/_fake/stats", timeout=10) as resp:
+            return json.loads(resp.read())["sends"]
+
+    con = sqlite3.connect(db, timeout=30)
+
+    def email_sent():
+        return con.execute("SELECT count(*) FROM delivery WHERE state = 'sent'"
+                           " AND channel = 'email'").fetchone()[0]
+
+    log = open(os.path.join(work, "serve.log"), "wb")
+    c_fake, c_sink = cpu(fake.pid), cpu(sink.pid)
+    daemon = subprocess.Popen([binary, "serve", "-c", ini], stdout=subprocess.DEVNULL,
+                              stderr=log)
+    procs.insert(0, daemon)
+    t0 = time.monotonic()
+    wait_for(lambda: b"event=started" in open(log.name, "rb").read(), 30, "the daemon")
+    done = {}
+    end = time.monotonic() + 900
+    while len(done) < 2 and time.monotonic() < end:
+        now = time.monotonic()
+        if "sms" not in done and fake_sends() >= n_sms:
+            done["sms"] = (now - t0, cpu(fake.pid) - c_fake)
+        if "email" not in done and email_sent() >= n_email:
+            done["email"] = (now - t0, cpu(sink.pid) - c_sink)
+        if daemon.poll() is not None:
+            raise SystemExit("outbound.sh: the daemon exited")
+        time.sleep(0.02)
+    c_daemon = cpu(daemon.pid)
+    if "sms" in done:
+        s, c = done["sms"]
+        print("SMS: %d accepted by the imitation in %.2f s = %.0f/s (target >= 16000/s);"
+              " imitation CPU %.0f us/send (%.0f/s per core)"
+              % (n_sms, s, n_sms / s, 1e6 * c / n_sms, n_sms / c if c else 0))
+    else:
+        print("SMS: not all accepted in time (%d of %d)" % (fake_sends(), n_sms))
+    if "email" in done:
+        s, c = done["email"]
+        print("e-mail: %d accepted by aiosmtpd in %.2f s = %.0f/s (target >= 2000/s) over"
+              " 4 SMTP workers; aiosmtpd CPU %.0f us/e-mail (%.0f/s per core)"
+              % (n_email, s, n_email / s, 1e6 * c / n_email, n_email / c if c else 0))
+    else:
+        print("e-mail: not all accepted in time (%d of %d)" % (email_sent(), n_email))
+    total = n_sms + n_email
+    print("daemon CPU %.1f s for %d sends = %.0f us/send (both channels, results recorded)"
+          % (c_daemon, total, 1e6 * c_daemon / total))
+    print("machine: %d CPUs, load average %s" % (os.cpu_count(),
+                                                 open("/proc/loadavg").read().split()[0]))
+finally:
+    stop_all()
+PY
