@@ -26,11 +26,11 @@ static const char SQL_CANDIDATES[] =
     "  JOIN student st ON st.id = sg.student_id AND st.active = 1"
     "  JOIN guardian g ON g.id = sg.guardian_id"
     " WHERE gc.contact_id = ?1"
-    " ORDER BY sg.student_id, sg.guardian_id";
+    " ORDER BY gc.guardian_id, sg.student_id";  /* index order: no temp b-tree */
 static const char SQL_GUARDIAN_LOCALE[] =
     "SELECT g.id, g.locale FROM guardian_contact gc"
     "  JOIN guardian g ON g.id = gc.guardian_id"
-    " WHERE gc.contact_id = ?1 ORDER BY g.id LIMIT 1";
+    " WHERE gc.contact_id = ?1 ORDER BY gc.guardian_id LIMIT 1";
 static const char SQL_RECENT_OUTBOUND[] =
     "SELECT c.student_id FROM delivery d"
     "  JOIN message m ON m.id = d.message_id AND m.direction = 'out'"
@@ -198,12 +198,23 @@ static int thread_message(struct bp_store *s, struct bp_store_inbound *in,
     sqlite3_bind_int64(st, 1, t->contact_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t sid = sqlite3_column_int64(st, 0);
-        if (n > 0 && cands[n - 1] == sid)
-            continue;
+        int at = n;
         if (n == MAX_CANDIDATES)
             break;
-        guards[n] = sqlite3_column_int64(st, 1);
-        cands[n++] = sid;
+        for (int i = 0; i < n && at == n; i++)
+            if (cands[i] == sid)
+                at = i;                  /* two guardians of one student */
+        if (at < n)
+            continue;
+        /* keep cands sorted by student id (insertion: n <= 32) */
+        while (at > 0 && cands[at - 1] > sid) {
+            cands[at] = cands[at - 1];
+            guards[at] = guards[at - 1];
+            at--;
+        }
+        cands[at] = sid;
+        guards[at] = sqlite3_column_int64(st, 1);
+        n++;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
