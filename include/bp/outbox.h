@@ -13,6 +13,9 @@
  *               (marked `sending` and committed before a request leaves),
  *               hands them to the channel senders (include/bp/send.h) and
  *               records their results.
+ *  - render.c   templates and free text per (guardian locale, time zone):
+ *               the language rule (held no_translation), argument typing,
+ *               SMS encoding and segments.
  *  - api.c      POST /api/messages (admin token).
  *
  * Threading: the scheduler and the API are loop thread only; the policy

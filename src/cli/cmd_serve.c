@@ -96,7 +96,7 @@ static int start_outbox(struct bp_app *app, const struct bp_conf *c,
     struct bp_outbox_env env = {
         .loop = bp_app_loop(app), .writer = bp_app_writer(app),
         .store_ro = bp_app_store_ro(app), .http = bp_app_http(app),
-        .window = {(unsigned)c->sms_max_in_flight, (unsigned)c->smtp_workers * 8},
+        .window = {(unsigned)c->sms_max_in_flight, (unsigned)c->smtp_workers * 32},
         .on_stopped = outbox_stopped, .stopped_arg = so,
     };
     const char *fake = getenv("BACKPACK_TEST_CLOCK_MS");

@@ -9,8 +9,9 @@
  * hand the rows to the channel senders, so a crash can never lose track of
  * a request that left.  The timer is then re-armed to the earliest future
  * due row, at most POLL_MS away (the poll also notices rows written by
- * `backpack send` from another process), or at once when a full batch was
- * claimed and there is room.
+ * `backpack send` from another process); after a full batch, completions
+ * re-arm it at once when a channel is down to half its window (one claim
+ * per window/2 sends, not one per send).
  *
  * Results come back from the senders (send.h: once per job, on the loop)
  * and are queued; one write request at a time records the queue
@@ -160,7 +161,7 @@ static void on_claimed(struct bp_store_wreq *req, int status)
     }
     ob->claimed_total += c->nrows;
     if (full)
-        arm(ob, 0);
+        arm(ob, POLL_MS);   /* refilled when half the window has come back */
     else if (c->next_due_ms > 0 && c->next_due_ms - now < POLL_MS)
         arm(ob, c->next_due_ms > now ? (uint64_t)(c->next_due_ms - now) : 0);
     else
@@ -276,7 +277,10 @@ static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r
     free(j->row._mem);
     free(j);
     flush_results(ob);
-    arm(ob, 0);     /* room in the window again */
+    /* Refill at half the window: one claim transaction per window/2 sends
+     * rather than one per send. */
+    if (ob->in_flight[ch] <= ob->env.window[ch] / 2)
+        arm(ob, 0);
 }
 
 static void on_recorded(struct bp_store_wreq *req, int status)
