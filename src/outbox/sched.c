@@ -72,16 +72,16 @@ static void fill_email_addresses(struct bp_outbox *ob, struct bp__outbox_job *j)
     const struct bp_conf *c = ob->conf;
     const char *key = j->row.idempotency_key;
 
-    if (c->smtp_reply_domain[0] == '\0')
-        return;
-    if (j->row.reply_token != NULL) {
+    if (c->smtp_reply_domain[0] != '\0' && j->row.reply_token != NULL) {
         snprintf(j->reply_to, sizeof j->reply_to, "%s+%s@%s", c->smtp_reply_local,
                  j->row.reply_token, c->smtp_reply_domain);
         j->job.reply_to = j->reply_to;
     }
-    snprintf(j->unsub, sizeof j->unsub, "%s+unsubscribe-%s@%s", c->smtp_reply_local,
-             key, c->smtp_reply_domain);
-    j->job.unsubscribe_mailto = j->unsub;
+    if (c->smtp_reply_domain[0] != '\0') {
+        snprintf(j->unsub, sizeof j->unsub, "%s+unsubscribe-%s@%s", c->smtp_reply_local,
+                 key, c->smtp_reply_domain);
+        j->job.unsubscribe_mailto = j->unsub;
+    }
     if (strncmp(c->server_public_url, "https://", 8) == 0) {
         size_t n = strlen(c->server_public_url);
         while (n > 8 && c->server_public_url[n - 1] == '/')
