@@ -11,7 +11,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "app_int.h"
 #include "bp/imap.h"
@@ -19,7 +18,6 @@
 #include "bp/log.h"
 #include "bp/tmpl.h"
 #include "bp/tmpl_api.h"
-#include "bp_build.h"
 
 struct bp__app_modules {
     struct bp_tmpl_catalog *catalog;
@@ -29,17 +27,6 @@ struct bp__app_modules {
     const struct bp_conf *conf;
     uint64_t events_sms_in;     /* new inbound messages announced */
 };
-
-static const char *locales_dir(const struct bp_conf *c)
-{
-    struct stat st;
-
-    if (c->school_locales_dir != NULL && c->school_locales_dir[0] != '\0')
-        return c->school_locales_dir;
-    if (stat(BP_LOCALES_DIR, &st) == 0 && S_ISDIR(st.st_mode))
-        return BP_LOCALES_DIR;
-    return BP_SOURCE_DIR "/locales";       /* running from the build tree */
-}
 
 /*
  * Renders a keyword reply (writer thread).  STOP/START/HELP answers are
@@ -185,7 +172,7 @@ int bp__app_modules_health(struct bp_app *app, struct bp_buf *out)
 int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb)
 {
     struct bp__app_modules *m = bp_xcalloc(1, sizeof *m);
-    const char *dir = locales_dir(app->conf);
+    const char *dir = bp_tmpl_locales_dir(app->conf->school_locales_dir);
     int rc;
 
     app->modules = m;
