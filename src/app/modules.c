@@ -5,7 +5,8 @@
  *  - the message catalogue (locales/), loaded and validated once at start;
  *  - inbound SMS webhooks (when [sms] enabled), whose keyword replies are
  *    rendered from the catalogue in the guardian's language;
- *  - the IMAP poller of the reply mailbox (when [imap] enabled).
+ *  - the IMAP poller of the reply mailbox (when [imap] enabled);
+ *  - the unsubscribe link of every e-mail (GET/POST /unsubscribe/<token>).
  * Each module registers its routes, metrics and stop hooks through the app
  * accessors, so app.c stays about the life cycle only.
  */
@@ -18,12 +19,14 @@
 #include "bp/log.h"
 #include "bp/tmpl.h"
 #include "bp/tmpl_api.h"
+#include "bp/unsub.h"
 
 struct bp__app_modules {
     struct bp_tmpl_catalog *catalog;
     struct bp_tmpl_live *templates;   /* catalogue + custom templates (tmpl_api.h) */
     struct bp_ingest *ingest;
     struct bp_imap *imap;
+    struct bp_unsub *unsub;
     const struct bp_conf *conf;
     uint64_t events_sms_in;     /* new inbound messages announced */
 };
@@ -160,6 +163,29 @@ static int start_imap(struct bp_app *app, struct bp__app_modules *m,
     return 0;
 }
 
+static int unsub_metrics(void *arg, struct bp_buf *out)
+{
+    return bp_unsub_metrics_write(arg, out);
+}
+
+/* Always on: e-mails already sent carry the link even if [smtp] is off now. */
+static int start_unsub(struct bp_app *app, struct bp__app_modules *m,
+                       struct bp_errbuf *eb)
+{
+    struct bp_unsub_opts o = {
+        .catalog = m->catalog,
+        .school_name = app->conf->school_name,
+        .default_locale = app->conf->school_default_locale,
+    };
+    int rc = bp_unsub_new(app->writer, app->ro, &o, &m->unsub, eb);
+
+    if (rc == 0 && (rc = bp_unsub_register(m->unsub, app->http)) < 0)
+        bp_errbuf_set(eb, "http", "cannot register the unsubscribe routes");
+    if (rc == 0)
+        bp_app_add_metrics(app, unsub_metrics, m->unsub);
+    return rc;
+}
+
 int bp__app_modules_health(struct bp_app *app, struct bp_buf *out)
 {
     struct bp__app_modules *m = app->modules;
@@ -187,6 +213,8 @@ int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb)
                                    &m->templates, eb)) < 0 ||
         (rc = bp_tmpl_api_register(app->http, app->writer, app->conf, m->templates)) < 0)
         return rc;
+    if ((rc = start_unsub(app, m, eb)) < 0)
+        return rc;
     if (app->conf->sms_enabled && (rc = start_ingest(app, m, eb)) < 0)
         return rc;
     if (app->conf->imap_enabled && (rc = start_imap(app, m, eb)) < 0)
@@ -207,6 +235,7 @@ void bp_app_modules_free(struct bp_app *app)
         return;
     bp_ingest_free(m->ingest);
     bp_imap_free(m->imap);
+    bp_unsub_free(m->unsub);
     bp_tmpl_catalog_free(m->catalog);
     bp_tmpl_api_live_free(m->templates);
     free(m);
