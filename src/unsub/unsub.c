@@ -226,8 +226,14 @@ int bp_unsub_new(struct bp_store_writer *writer, struct bp_store *ro,
 
 int bp_unsub_register(struct bp_unsub *u, struct bp_http_server *srv)
 {
-    return bp_http_route(srv, "unsubscribe", BP_HTTP_GET | BP_HTTP_POST,
-                         PREFIX "*", on_request, u);
+    int rc = bp_http_route(srv, "unsubscribe", BP_HTTP_GET | BP_HTTP_POST,
+                           PREFIX "*", on_request, u);
+
+    /* "/unsubscribe/" itself (an empty token): the same 404 page. */
+    if (rc == 0)
+        rc = bp_http_route(srv, "unsubscribe", BP_HTTP_GET | BP_HTTP_POST, PREFIX,
+                           on_request, u);
+    return rc;
 }
 
 int bp_unsub_metrics_write(const struct bp_unsub *u, struct bp_buf *out)
