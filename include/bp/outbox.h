@@ -32,10 +32,12 @@
 #include "bp/base.h"
 #include "bp/conf.h"
 #include "bp/http.h"
+#include "bp/mt.h"
 #include "bp/send.h"
 #include "bp/store.h"
 #include "bp/store_outbox.h"
 #include "bp/tmpl.h"
+#include "bp/tmpl_api.h"
 
 /* ---- backoff (pure) ------------------------------------------------------ */
 
@@ -93,6 +95,14 @@ struct bp_outbox_req {
     const struct bp_tmpl_catalog *catalog;
 };
 
+/* Machine translation of free text into one target language (see
+ * bp_outbox_mt_targets). */
+struct bp_outbox_mt_lang {
+    char locale[36];       /* catalogue locale the families read, e.g. "es" */
+    int rc;                /* 0: text is ready; < 0: failed (deliveries held) */
+    char *text;            /* translation + the note in that language (malloc) */
+};
+
 /*
  * Policy state the store callbacks need; lives as long as the request.
  * Filled by bp_outbox_prepare, which may allocate (parsed template
@@ -110,6 +120,8 @@ struct bp_outbox_policy {
     struct bp_tmpl_arg *args;              /* typed template arguments */
     size_t nargs;
     void *args_doc;                        /* json_t owning the args' strings */
+    struct bp_outbox_mt_lang *mt;          /* free text: translations by language */
+    size_t nmt;
 };
 void bp_outbox_policy_release(struct bp_outbox_policy *pol);   /* NULL-safe */
 
@@ -157,6 +169,59 @@ BP_WUR int bp_outbox_prepare(const struct bp_conf *conf,
                              struct bp_outbox_policy *pol,
                              struct bp_store_announce *a, struct bp_errbuf *eb);
 
+/* ---- machine translation of free text (src/outbox/translate.c) -------- */
+
+/*
+ * Decides which languages the free text of pol must be translated into,
+ * from the distinct guardian locales of the audience
+ * (bp_store_announce_locales): every language that is not the school's and
+ * for which the catalogue has the note `note.machine_translated` (the
+ * family's copy is marked machine-translated IN THE FAMILY'S LANGUAGE, so a
+ * language without the note is held no_translation as before).  Fills
+ * pol->mt / pol->nmt (rc = BP_ETEMPFAIL until a result is set).  No-op for
+ * templates or without a catalogue.  Pure (reads the catalogue).
+ */
+void bp_outbox_mt_targets(struct bp_outbox_policy *pol, char *const *locales, size_t n);
+
+/*
+ * Records the result for pol->mt[i]: rc 0 with the translation -> the
+ * family text (translation, blank line, the note in that language); rc < 0
+ * -> the language's deliveries will be held (no_translation).  Returns 0 or
+ * BP_ENOMEM / the note's render error (then the language is held too).
+ */
+BP_WUR int bp_outbox_mt_result(struct bp_outbox_policy *pol, size_t i, int rc,
+                               const char *translation, size_t len);
+
+/* Blocking: translates pol's text into every target with mt (the CLI).
+ * mt NULL: every target stays failed (held).  Any thread. */
+void bp_outbox_mt_translate_all(struct bp_outbox_policy *pol, struct bp_mt *mt);
+
+/* ---- reach preview (src/outbox/preview.c) ------------------------------- */
+
+/*
+ * bp_store_write_fn (arg: struct bp_outbox_preview): bp_store_announce,
+ * then the preview read from the rows it wrote (bp_store_announce_preview)
+ * as JSON into ->json, then BP_ECANCELED so the writer rolls it all back.
+ * The JSON: the summary fields of bp_outbox_summary_json plus
+ *   "reach": [{"locale", "channel", "deliveries", "held", "later",
+ *              "segments", "cost"}],
+ *   "texts": [{"locale", "text", "held", "machine_translated", "encoding",
+ *              "segments", "characters", "forcing_ucs2": ["á", ...],
+ *              "cost_per_sms"}],
+ *   "not_receiving": {"opted_out", "no_contact", "may_not_receive",
+ *                     "no_student", "no_translation" (held)},
+ *   "scheduled": [{"at" (RFC 3339 UTC), "local" ("YYYY-MM-DD HH:MM"),
+ *                  "timezone", "deliveries"}],
+ *   "cost": {"currency", "per_segment", "total", "segments"}.
+ * conf must outlive the call.
+ */
+struct bp_outbox_preview {
+    struct bp_store_announce a;
+    const struct bp_conf *conf;
+    struct bp_buf json;          /* initialised by the caller; caller frees */
+};
+BP_WUR int bp_outbox_preview_fn(struct bp_store *s, void *arg);
+
 /* bp_store_write_fn: bp_store_announce, then for a dry run BP_ECANCELED so
  * the writer rolls the request back (counts stay filled in).  arg is a
  * struct bp_outbox_create. */
@@ -180,7 +245,13 @@ struct bp_outbox_env {
     struct bp_store *store_ro;            /* for /metrics */
     struct bp_http_server *http;          /* NULL: no API route */
     struct bp_sender *senders[2];         /* [BP_CHANNEL_SMS], [BP_CHANNEL_EMAIL]; NULL = off */
-    const struct bp_tmpl_catalog *catalog; /* for API templates; NULL: refused */
+    /* The live catalogue (files + custom templates, bp_app_templates): each
+     * POST /api/messages acquires the current snapshot for its whole
+     * request.  NULL: templates are refused. */
+    struct bp_tmpl_live *templates;
+    /* Machine translation of free text ([translate]); NULL: free text to a
+     * family of another language is held no_translation. */
+    struct bp_mt *mt;
     unsigned window[2];                   /* most jobs in flight per channel */
     /* Called once (loop thread) when bp_outbox_stop has finished: every
      * sender has closed and released its threads.  NULL: not told. */

@@ -98,10 +98,14 @@ typedef int (*bp_store_due_fn)(void *arg, const char *tz, int64_t base_ms,
  * allow_fallback.  r->locale is the locale actually rendered ("" = the
  * requested one); r->encoding ("gsm7" | "ucs2") and r->segments describe
  * the text as an SMS (stored on SMS deliveries only; NULL / 0 = unknown).
+ * r->machine_translated: the text is a machine translation of free text
+ * (the messages then keep the teacher's text in original_body, with
+ * original_locale = the school default and machine_translated = 1).
  */
 struct bp_store_rendered {
     struct bp_buf *out;
     bool translated;
+    bool machine_translated;
     char locale[36];
     const char *encoding;
     int64_t segments;
@@ -149,6 +153,40 @@ struct bp_store_announce {
  * not exist (errmsg says which).
  */
 BP_WUR int bp_store_announce(struct bp_store *s, void *arg);
+
+/*
+ * The distinct guardian locales of the families an announcement would
+ * reach (chosen contacts only; "" for a guardian without one), in a's
+ * audience fields.  Writes temp tables only (nothing durable), so it can
+ * run before bp_store_announce, e.g. to translate free text once per
+ * language.  *out is a malloc'd array of malloc'd strings (free each and
+ * the array); BP_ENOTFOUND (a->errmsg) for an unknown audience reference.
+ */
+BP_WUR int bp_store_announce_locales(struct bp_store *s, struct bp_store_announce *a,
+                                     char ***out, size_t *n);
+
+/*
+ * Reach preview of an announcement just created by bp_store_announce in
+ * the same (to be rolled back) transaction.  Calls, in this order:
+ *  - group once per (rendered locale, channel, held, due later) with the
+ *    number of deliveries and their SMS segments (sum; 0 for e-mail);
+ *  - text once per distinct rendered text (locale rendered, body, held,
+ *    machine-translated);
+ *  - later once per future due time of queued deliveries (quiet hours or
+ *    send_at) with one time zone of the audience having that due time and
+ *    the number of deliveries.
+ * A callback returning < 0 stops the walk with that code.
+ */
+struct bp_store_preview {
+    void *arg;
+    int (*group)(void *arg, const char *locale, const char *channel, bool held,
+                 bool later, int64_t n, int64_t segments);
+    int (*text)(void *arg, const char *locale, const char *body, bool held, bool mt);
+    int (*later)(void *arg, const char *tz, int64_t due_ms, int64_t n);
+};
+BP_WUR int bp_store_announce_preview(struct bp_store *s,
+                                     const struct bp_store_announce *a,
+                                     const struct bp_store_preview *p);
 
 /* ---- claiming and results --------------------------------------------- */
 

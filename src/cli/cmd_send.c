@@ -19,7 +19,9 @@
 
 #include "bp/cli.h"
 #include "bp/log.h"
+#include "bp/mt.h"
 #include "bp/outbox.h"
+#include "bp/tmpl_api.h"
 
 static void usage(FILE *f)
 {
@@ -116,13 +118,62 @@ static int parse_args(int argc, char **argv, struct send_args *s)
     return 0;
 }
 
-static int run(const struct bp_conf *conf, struct send_args *s)
+/* Free text with [translate] enabled: the audience's languages, then one
+ * blocking translation per language (a failed one is held later). */
+static int translate(const struct bp_conf *conf, struct bp_store *st,
+                     struct bp_outbox_policy *pol, struct bp_store_announce *a)
 {
-    struct bp_store_opts o = {.path = conf->store_path, .busy_timeout_ms = 5000};
+    struct bp_errbuf eb = {{0}, {0}};
+    struct bp_mt *mt = NULL;
+    char **locs = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (pol->text == NULL)
+        return 0;
+    if ((rc = bp_mt_from_conf(conf, &mt, &eb)) < 0) {
+        snprintf(a->errmsg, sizeof a->errmsg, "[translate]: %.100s", eb.msg);
+        return rc;
+    }
+    if (mt == NULL)
+        return 0;
+    if ((rc = bp_store_announce_locales(st, a, &locs, &n)) == 0) {
+        bp_outbox_mt_targets(pol, locs, n);
+        bp_outbox_mt_translate_all(pol, mt);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(locs[i]);
+    free(locs);
+    bp_mt_free(mt);
+    return rc;
+}
+
+/* --dry-run: the reach preview, computed by creating everything in a
+ * transaction that is rolled back (bp_outbox_preview_fn). */
+static int preview(const struct bp_conf *conf, struct bp_store *st,
+                   struct bp_store_announce *a)
+{
+    struct bp_outbox_preview p = {.a = *a, .conf = conf};
+    int rc;
+
+    bp_buf_init(&p.json, 16 * 1024 * 1024);
+    if ((rc = bp_store_begin(st)) == 0) {
+        rc = bp_outbox_preview_fn(st, &p);
+        bp_store_rollback(st);
+    }
+    if (rc == BP_ECANCELED)
+        printf("%s\n", p.json.data);
+    else
+        memcpy(a->errmsg, p.a.errmsg, sizeof a->errmsg);
+    bp_buf_free(&p.json);
+    return rc == BP_ECANCELED ? 0 : rc;
+}
+
+static int run(const struct bp_conf *conf, struct send_args *s, struct bp_store *st)
+{
     struct bp_errbuf eb = {{0}, {0}};
     struct bp_outbox_policy pol;
     struct bp_store_announce a;
-    struct bp_store *st = NULL;
     struct bp_buf out;
     int rc;
 
@@ -131,11 +182,13 @@ static int run(const struct bp_conf *conf, struct send_args *s)
         bp_outbox_policy_release(&pol);
         return BP_EXIT_USAGE;
     }
-    if ((rc = bp_store_open(&o, &st, &eb)) < 0 ||
-        (rc = bp_store_migrate(st, NULL, NULL, &eb)) < 0) {
-        fprintf(stderr, "backpack send: database: %s\n", eb.msg);
-        bp_store_close(st);
-        return BP_EXIT_FAIL;
+    if ((rc = translate(conf, st, &pol, &a)) < 0)
+        goto fail;
+    if (s->req.dry_run) {
+        if ((rc = preview(conf, st, &a)) < 0)
+            goto fail;
+        bp_outbox_policy_release(&pol);
+        return BP_EXIT_OK;
     }
     if ((rc = bp_store_begin(st)) < 0)
         goto fail;
@@ -152,7 +205,6 @@ static int run(const struct bp_conf *conf, struct send_args *s)
         bp_store_rollback(st);
         goto fail;
     }
-    bp_store_close(st);
     bp_outbox_policy_release(&pol);
     bp_buf_init(&out, 4096);
     if (bp_outbox_summary_json(&a, s->req.dry_run, &out) == 0)
@@ -166,15 +218,17 @@ static int run(const struct bp_conf *conf, struct send_args *s)
 fail:
     fprintf(stderr, "backpack send: %s%s%s\n", bp_strerror(rc),
             a.errmsg[0] ? ": " : "", a.errmsg);
-    bp_store_close(st);
     bp_outbox_policy_release(&pol);
     return rc == BP_ENOTFOUND ? BP_EXIT_USAGE : BP_EXIT_FAIL;
 }
 
-/* --template: the catalogue the daemon uses (bp_tmpl_locales_dir) and the
- * --arg list as a JSON object (stored with the announcement). */
-static int load_template(const struct bp_conf *conf, struct send_args *s,
-                         struct bp_tmpl_catalog **cat)
+/* The catalogue the daemon uses: the files of bp_tmpl_locales_dir plus the
+ * custom templates saved in the database (bp_tmpl_api_load).  Templates
+ * need it, and free text needs it when machine translation is on (the
+ * "machine-translated" note in each family's language).  --arg NAME=VALUE
+ * becomes a JSON object (stored with the announcement). */
+static int load_catalog(const struct bp_conf *conf, struct send_args *s,
+                        struct bp_store *st, struct bp_tmpl_catalog **cat)
 {
     const char *dir = bp_tmpl_locales_dir(conf->school_locales_dir);
     struct bp_errbuf eb = {{0}, {0}};
@@ -184,8 +238,7 @@ static int load_template(const struct bp_conf *conf, struct send_args *s,
         return BP_EXIT_USAGE;
     }
     s->req.template_args = s->nkv > 0 ? s->args_json : NULL;
-    *cat = bp_tmpl_catalog_new();
-    if (bp_tmpl_catalog_load_dir(*cat, dir, &eb) < 0) {
+    if (bp_tmpl_api_load(st, dir, cat, &eb) < 0) {
         fprintf(stderr, "backpack send: message catalogue %s: %s%s%s\n", dir,
                 eb.where, eb.where[0] ? ": " : "", eb.msg);
         return BP_EXIT_FAIL;
@@ -194,10 +247,23 @@ static int load_template(const struct bp_conf *conf, struct send_args *s,
     return 0;
 }
 
+static int open_store(const struct bp_conf *conf, struct bp_store **st)
+{
+    struct bp_store_opts o = {.path = conf->store_path, .busy_timeout_ms = 5000};
+    struct bp_errbuf eb = {{0}, {0}};
+
+    if (bp_store_open(&o, st, &eb) < 0 || bp_store_migrate(*st, NULL, NULL, &eb) < 0) {
+        fprintf(stderr, "backpack send: database: %s\n", eb.msg);
+        return BP_EXIT_FAIL;
+    }
+    return 0;
+}
+
 int bp_cmd_send(int argc, char **argv)
 {
     struct send_args s;
     struct bp_tmpl_catalog *cat = NULL;
+    struct bp_store *st = NULL;
     struct bp_conf *conf = NULL;
     const char *fake = getenv("BACKPACK_TEST_CLOCK_MS");
     int rc;
@@ -216,9 +282,12 @@ int bp_cmd_send(int argc, char **argv)
     }
     if (fake != NULL && *fake != '\0')
         bp_clock_set_fake(strtoll(fake, NULL, 10));
-    rc = s.req.template_key != NULL ? load_template(conf, &s, &cat) : 0;
+    rc = open_store(conf, &st);
     if (rc == 0)
-        rc = run(conf, &s);
+        rc = load_catalog(conf, &s, st, &cat);
+    if (rc == 0)
+        rc = run(conf, &s, st);
+    bp_store_close(st);
     bp_tmpl_catalog_free(cat);
     free(s.args_json);
     free(s.kv);

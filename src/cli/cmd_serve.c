@@ -14,17 +14,18 @@
 #include "bp/app.h"
 #include "bp/cli.h"
 #include "bp/log.h"
+#include "bp/mt.h"
 #include "bp/outbox.h"
 #include "bp/sms.h"
 #include "bp/smtp.h"
 #include "bp/tmpl.h"
 #include "bp_build.h"
 
-/* What the outbox owns beyond the app: its senders and its catalogue. */
+/* What the outbox owns beyond the app: its senders and the MT adapter. */
 struct serve_outbox {
     struct bp_app *app;
     struct bp_sender sms, email;
-    struct bp_tmpl_catalog *catalog;
+    struct bp_mt *mt;
     struct bp_outbox *ob;
 };
 
@@ -87,9 +88,10 @@ static void outbox_stop(void *arg)
 }
 
 /* The outbox and its senders (docs/outbox.md).  BACKPACK_TEST_CLOCK_MS
- * (test-only) pins the clock so quiet-hours tests need no sleeping.  The
- * catalogue is loaded from the directory the app's modules use
- * (bp_tmpl_locales_dir) for templates sent through POST /api/messages. */
+ * (test-only) pins the clock so quiet-hours tests need no sleeping.
+ * Templates sent through POST /api/messages render from the app's live
+ * catalogue (files + custom templates saved through /api/templates); free
+ * text is machine-translated when [translate] is enabled. */
 static int start_outbox(struct bp_app *app, const struct bp_conf *c,
                         struct serve_outbox *so, struct bp_errbuf *eb)
 {
@@ -105,11 +107,10 @@ static int start_outbox(struct bp_app *app, const struct bp_conf *c,
     so->app = app;
     if (fake != NULL && *fake != '\0')
         bp_clock_set_fake(strtoll(fake, NULL, 10));
-    so->catalog = bp_tmpl_catalog_new();
-    if ((rc = bp_tmpl_catalog_load_dir(so->catalog,
-                                       bp_tmpl_locales_dir(c->school_locales_dir), eb)) < 0)
+    env.templates = bp_app_templates(app);
+    if ((rc = bp_mt_from_conf(c, &so->mt, eb)) < 0)
         return rc;
-    env.catalog = so->catalog;
+    env.mt = so->mt;
     if (c->sms_enabled) {
         if ((rc = start_sms(env.loop, c, &so->sms, eb)) < 0)
             return rc;
@@ -216,7 +217,7 @@ int bp_cmd_serve(int argc, char **argv)
         rc = -1;
     bp_outbox_free(so.ob);
     bp_app_free(app);
-    bp_tmpl_catalog_free(so.catalog);
+    bp_mt_free(so.mt);
     bp_conf_free(conf);
     bp_log_close();
     return rc == 0 ? BP_EXIT_OK : BP_EXIT_FAIL;

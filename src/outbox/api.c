@@ -10,6 +10,15 @@
  *   "urgent": false, "send_at": "RFC 3339", "allow_fallback": false,
  *   "dry_run": false
  *
+ * POST /api/messages/preview: the same body; 200 with the reach preview
+ * (bp_outbox_preview_fn: computed by creating everything in a transaction
+ * that is rolled back).
+ *
+ * Free text with [translate] enabled: the audience's languages are read
+ * first (a write request touching temp tables only), the text is
+ * translated once per language on libuv's worker pool (bp_mt_translate_
+ * async, all in parallel), then the announcement is created.
+ *
  * 202 {"announcement_id": N, "messages": ..., "deliveries": {...}, ...}
  * once the announcement and its deliveries are committed (the scheduler is
  * woken at once).  400 bad JSON or fields, 401 no bearer token, 403 wrong
@@ -30,6 +39,12 @@
 struct api_call {
     struct bp_store_wreq wreq;
     struct bp_outbox_create create;
+    struct bp_outbox_preview preview;  /* POST /api/messages/preview */
+    bool is_preview;
+    char **locs;                       /* audience languages (translation) */
+    size_t nlocs;
+    struct bp_mt_job *jobs;            /* one per target language */
+    size_t jobs_left;
     struct bp_outbox_req req;
     struct bp_outbox_policy pol;
     struct bp_outbox *ob;
@@ -37,6 +52,7 @@ struct api_call {
     json_t *doc;                       /* owns the strings req borrows */
     const char **guardians;
     char *args_json;                   /* "args" re-serialised */
+    const struct bp_tmpl_snap *snap;   /* live catalogue snapshot, held until freed */
 };
 
 static void respond_json(struct bp_http_req *req, int status, const char *body)
@@ -68,6 +84,13 @@ static bool token_ok(const char *given, const char *want)
 static void call_free(struct api_call *c)
 {
     bp_outbox_policy_release(&c->pol);
+    for (size_t i = 0; i < c->nlocs; i++)
+        free(c->locs[i]);
+    free(c->locs);
+    free(c->jobs);
+    bp_buf_free(&c->preview.json);
+    if (c->snap != NULL)
+        bp_tmpl_api_release(c->ob->env.templates, c->snap);
     json_decref(c->doc);
     free(c->guardians);
     free(c->args_json);
@@ -165,9 +188,110 @@ static const char *parse_body(struct api_call *c)
     return NULL;
 }
 
+static void on_previewed(struct bp_store_wreq *w, int status)
+{
+    struct api_call *c = BP_CONTAINER_OF(w, struct api_call, wreq);
+
+    if (status == BP_ECANCELED)
+        respond_json(c->http, 200, c->preview.json.data ? c->preview.json.data : "{}");
+    else if (status == BP_ENOTFOUND)
+        respond_err(c->http, 404, c->preview.a.errmsg);
+    else {
+        bp_log_error("outbox", "preview_failed", "err=%s", bp_err_name(status));
+        respond_err(c->http, 500, "could not compute the preview");
+    }
+    call_free(c);
+}
+
+/* The announcement itself (or its preview), once any translation is in. */
+static void submit_create(struct api_call *c)
+{
+    if (c->is_preview) {
+        c->preview.a = c->create.a;
+        c->preview.conf = c->ob->conf;
+        c->wreq.fn = bp_outbox_preview_fn;
+        c->wreq.arg = &c->preview;
+        c->wreq.done = on_previewed;
+    } else {
+        c->wreq.fn = bp_outbox_create_fn;
+        c->wreq.arg = &c->create;
+        c->wreq.done = on_created;
+    }
+    bp_store_writer_submit(c->ob->env.writer, &c->wreq);
+}
+
+/* bp_store_write_fn: the audience's guardian locales (temp tables only). */
+static int locales_fn(struct bp_store *s, void *arg)
+{
+    struct api_call *c = arg;
+
+    return bp_store_announce_locales(s, &c->create.a, &c->locs, &c->nlocs);
+}
+
+static void on_translated(struct bp_mt_job *job)
+{
+    struct api_call *c = job->data;
+    size_t i = (size_t)(job - c->jobs);
+
+    if (bp_outbox_mt_result(&c->pol, i, job->rc, job->out.data ? job->out.data : "",
+                            job->out.len) < 0 || job->rc < 0)
+        bp_log_warn("outbox", "mt_held", "locale=%s err=%s", c->pol.mt[i].locale,
+                    bp_err_name(job->rc));
+    bp_buf_free(&job->out);
+    if (--c->jobs_left == 0)
+        submit_create(c);
+}
+
+/* The languages are known: one translation per language, all at once on
+ * the worker pool; the announcement is created when the last one is in (a
+ * failed language is held no_translation by the render callback). */
+static void on_locales(struct bp_store_wreq *w, int status)
+{
+    struct api_call *c = BP_CONTAINER_OF(w, struct api_call, wreq);
+    struct bp_outbox_policy *p = &c->pol;
+
+    if (status < 0) {
+        if (status == BP_ENOTFOUND)
+            respond_err(c->http, 404, c->create.a.errmsg);
+        else
+            respond_err(c->http, 500, "could not read the audience");
+        call_free(c);
+        return;
+    }
+    bp_outbox_mt_targets(p, c->locs, c->nlocs);
+    if (p->nmt == 0)
+        return submit_create(c);
+    c->jobs = bp_xcalloc(p->nmt, sizeof *c->jobs);
+    c->jobs_left = p->nmt;
+    for (size_t i = 0; i < p->nmt; i++) {
+        struct bp_mt_job *j = &c->jobs[i];
+        j->text = p->text;
+        j->source = p->default_locale;
+        j->target = p->mt[i].locale;
+        j->cb = on_translated;
+        j->data = c;
+        if (bp_mt_translate_async(c->ob->env.mt, c->ob->env.loop, j) < 0) {
+            bp_log_warn("outbox", "mt_queue_failed", "locale=%s", p->mt[i].locale);
+            if (--c->jobs_left == 0)
+                submit_create(c);
+        }
+    }
+}
+
+static void on_post(struct bp_http_req *req, struct bp_outbox *ob, bool is_preview);
+
 static void on_post_messages(struct bp_http_req *req, void *arg)
 {
-    struct bp_outbox *ob = arg;
+    on_post(req, arg, false);
+}
+
+static void on_post_preview(struct bp_http_req *req, void *arg)
+{
+    on_post(req, arg, true);
+}
+
+static void on_post(struct bp_http_req *req, struct bp_outbox *ob, bool is_preview)
+{
     const char *auth = bp_http_req_header(req, "Authorization");
     struct bp_errbuf eb = {{0}, {0}};
     struct api_call *c;
@@ -187,13 +311,20 @@ static void on_post_messages(struct bp_http_req *req, void *arg)
     c = bp_xcalloc(1, sizeof *c);
     c->ob = ob;
     c->http = req;
+    c->is_preview = is_preview;
+    bp_buf_init(&c->preview.json, 16 * 1024 * 1024);
     body = bp_http_req_body(req, &len);
     c->doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (c->doc == NULL) {
         call_free(c);
         return respond_err(req, 400, "invalid JSON");
     }
-    c->req.catalog = ob->env.catalog;
+    if (ob->env.templates != NULL) {
+        /* The render callback runs on the writer thread with this snapshot:
+         * it is released in call_free, after the write request completed. */
+        c->snap = bp_tmpl_api_acquire(ob->env.templates);
+        c->req.catalog = bp_tmpl_api_catalog(c->snap);
+    }
     if ((err = parse_body(c)) != NULL ||
         bp_outbox_prepare(ob->conf, &c->req, &c->pol, &c->create.a, &eb) < 0) {
         respond_err(req, 400, err ? err : eb.msg);
@@ -201,14 +332,23 @@ static void on_post_messages(struct bp_http_req *req, void *arg)
         return;
     }
     c->create.dry_run = c->req.dry_run;
-    c->wreq.fn = bp_outbox_create_fn;
-    c->wreq.arg = &c->create;
-    c->wreq.done = on_created;
-    bp_store_writer_submit(ob->env.writer, &c->wreq);
+    if (c->pol.text != NULL && ob->env.mt != NULL) {
+        c->wreq.fn = locales_fn;           /* then translate, then create */
+        c->wreq.arg = c;
+        c->wreq.done = on_locales;
+        bp_store_writer_submit(ob->env.writer, &c->wreq);
+        return;
+    }
+    submit_create(c);
 }
 
 int bp__outbox_api_register(struct bp_outbox *ob)
 {
-    return bp_http_route(ob->env.http, "api_messages", BP_HTTP_POST,
-                         "/api/messages", on_post_messages, ob);
+    int rc = bp_http_route(ob->env.http, "api_messages", BP_HTTP_POST,
+                           "/api/messages", on_post_messages, ob);
+
+    if (rc == 0)
+        rc = bp_http_route(ob->env.http, "api_messages_preview", BP_HTTP_POST,
+                           "/api/messages/preview", on_post_preview, ob);
+    return rc;
 }

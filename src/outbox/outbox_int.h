@@ -49,5 +49,8 @@ int bp__outbox_content_prepare(const struct bp_conf *conf,
 int bp__outbox_render(void *arg, const char *locale, const char *tz,
                       struct bp_store_rendered *r);
 int bp__outbox_api_register(struct bp_outbox *ob);
+/* translate.c: the ready translation (with its note) for a catalogue
+ * locale, or NULL (not a target, or it failed). */
+const char *bp__outbox_mt_text(const struct bp_outbox_policy *pol, const char *locale);
 
 #endif

@@ -14,9 +14,9 @@
  *    entry for the key);
  *  - free text: the guardian's language (and script) is not the school's
  *    default language, decided by the same negotiation against a catalogue
- *    that declares only the default locale.  (Machine translation comes
- *    later; until then free text reaches only families who read the
- *    school's language, or everyone with allow_fallback.)
+ *    that declares only the default locale -- unless its machine
+ *    translation is ready (translate.c): then the family gets that, with
+ *    the catalogue's note saying a machine translated it.
  * Dates (RFC 3339 arguments) are rendered in the guardian's time zone.
  * Each rendered text is normalised (NFC, typographic punctuation as GSM
  * characters) and analysed as an SMS (encoding, segments).
@@ -177,6 +177,11 @@ void bp_outbox_policy_release(struct bp_outbox_policy *pol)
     free(pol->args);
     json_decref(pol->args_doc);
     bp_tmpl_catalog_free(pol->school_lang);
+    for (size_t i = 0; i < pol->nmt; i++)
+        free(pol->mt[i].text);
+    free(pol->mt);
+    pol->mt = NULL;
+    pol->nmt = 0;
     pol->args = NULL;
     pol->args_doc = NULL;
     pol->school_lang = NULL;
@@ -197,6 +202,7 @@ int bp__outbox_content_prepare(const struct bp_conf *conf,
     pol->default_locale = def;
     if (req->text != NULL) {
         pol->text = req->text;
+        pol->catalog = req->catalog;       /* the machine-translation note */
         pol->school_lang = bp_tmpl_catalog_new();
         if (bp_tmpl_catalog_add_locale(pol->school_lang, def, NULL, false, &e2) < 0)
             return fail(eb, "[school] default_locale '%.40s' is not a language tag",
@@ -222,6 +228,28 @@ int bp__outbox_content_prepare(const struct bp_conf *conf,
     return 0;
 }
 
+/* Free text for a family of another language: its machine translation
+ * (with the note), else the school's text, held by the caller's rule. */
+static int render_translated(struct bp_outbox_policy *p, const char *locale,
+                             struct bp_store_rendered *r, enum bp_tmpl_match *m)
+{
+    enum bp_tmpl_match m2;
+    const char *t;
+    char tag[36];
+
+    if (bp_tmpl_negotiate(p->catalog, locale, "note.machine_translated",
+                          p->default_locale, tag, sizeof tag, &m2) == 0 &&
+        (m2 == BP_TMPL_MATCH_EXACT || m2 == BP_TMPL_MATCH_LANGUAGE) &&
+        (t = bp__outbox_mt_text(p, tag)) != NULL) {
+        snprintf(r->locale, sizeof r->locale, "%s", tag);
+        r->machine_translated = true;
+        *m = m2;
+        return bp_buf_appends(r->out, t);
+    }
+    snprintf(r->locale, sizeof r->locale, "%s", p->default_locale);
+    return bp_buf_appends(r->out, p->text);
+}
+
 static int render_text(struct bp_outbox_policy *p, const char *locale, const char *tz,
                        struct bp_store_rendered *r, enum bp_tmpl_match *m)
 {
@@ -233,6 +261,8 @@ static int render_text(struct bp_outbox_policy *p, const char *locale, const cha
                                r->locale, sizeof r->locale, m);
         if (rc < 0)
             return rc;
+        if (*m == BP_TMPL_MATCH_DEFAULT && p->nmt > 0)
+            return render_translated(p, locale, r, m);
         snprintf(r->locale, sizeof r->locale, "%s", p->default_locale);
         return bp_buf_appends(r->out, p->text);
     }

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "bp/store_outbox.h"
+#include "outbox_int.h"
 #include "store_int.h"
 
 /* A school-wide announcement writes ~1.5 rows per family into six delivery
@@ -53,7 +54,7 @@ static const char DDL[] =
     "CREATE INDEX IF NOT EXISTS temp.bp_aud_c_guardian ON bp_aud_c (guardian_id);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, body TEXT,"
-    "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER,"
+    "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER, mt INTEGER,"
     "  PRIMARY KEY (locale, tz));"
     "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_g; DELETE FROM temp.bp_aud_c;"
     "DELETE FROM temp.bp_aud_tz; DELETE FROM temp.bp_aud_loc;";
@@ -138,8 +139,15 @@ static const char SQL_LOCALES[] =
     "SELECT DISTINCT g.locale, coalesce(g.timezone, ?1)"
     "  FROM temp.bp_aud_c x JOIN guardian g ON g.id = x.guardian_id";
 static const char SQL_LOC_ADD[] =
-    "INSERT INTO temp.bp_aud_loc (locale, tz, body, held, rlocale, encoding, segments)"
-    " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, nullif(?7, 0))";
+    "INSERT INTO temp.bp_aud_loc (locale, tz, body, held, rlocale, encoding, segments, mt)"
+    " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, nullif(?7, 0), ?8)";
+/* Machine-translated free text: the messages whose families got a
+ * translation keep the teacher's text as the original. */
+static const char SQL_MARK_MT[] =
+    "UPDATE message SET original_body = ?2, original_locale = ?3, machine_translated = 1"
+    " WHERE announcement_id = ?1 AND id IN (SELECT d.message_id FROM delivery d"
+    "   JOIN message m2 ON m2.id = d.message_id AND m2.announcement_id = ?1"
+    "  WHERE d.locale IN (SELECT rlocale FROM temp.bp_aud_loc WHERE mt = 1))";
 static const char SQL_DELIVERIES[] =
     "INSERT INTO delivery (message_id, contact_id, channel, locale, body, encoding, segments,"
     "  state, held_reason, next_attempt_at, idempotency_key, created_at, updated_at)"
@@ -373,6 +381,7 @@ static int add_locale(struct bp_store *s, struct bp_store_announce *a,
     if (r.encoding != NULL)
         sqlite3_bind_text(st, 6, r.encoding, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, r.segments);
+    sqlite3_bind_int(st, 8, r.machine_translated ? 1 : 0);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     rc = rc == SQLITE_DONE ? 0 : bp__store_err(rc);
@@ -474,6 +483,33 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
+int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a)
+{
+    int rc;
+
+    if ((rc = bp__store_exec(s, DDL, NULL)) < 0 || (rc = fill_pairs(s, a)) < 0 ||
+        (rc = run1(s, SQL_GUARDIANS, 0, 0)) < 0)
+        return rc;
+    return run1(s, SQL_CHOOSE, 0, 0);
+}
+
+static int mark_translated(struct bp_store *s, const struct bp_store_announce *a)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (a->body == NULL)
+        return 0;
+    if ((st = bp__store_stmt(s, SQL_MARK_MT)) == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_int64(st, 1, a->announcement_id);
+    sqlite3_bind_text(st, 2, a->body, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, a->default_locale, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
 int bp_store_announce(struct bp_store *s, void *arg)
 {
     struct bp_store_announce *a = arg;
@@ -494,14 +530,12 @@ int bp_store_announce(struct bp_store *s, void *arg)
         rc = bp_buf_appends(&body, a->body);
     else
         rc = a->render(a->cb_arg, a->default_locale, a->default_tz, &r);
-    if (rc < 0 || (rc = bp__store_exec(s, DDL, NULL)) < 0)
+    if (rc < 0 || (rc = bp__store_aud_choose(s, a)) < 0)
         goto out;
-    if ((rc = fill_pairs(s, a)) < 0 ||
-        (rc = insert_announcement(s, a, body.data ? body.data : "")) < 0 ||
-        (rc = run1(s, SQL_GUARDIANS, 0, 0)) < 0 ||
-        (rc = run1(s, SQL_CHOOSE, 0, 0)) < 0 ||
+    if ((rc = insert_announcement(s, a, body.data ? body.data : "")) < 0 ||
         (rc = run1(s, SQL_SKIPS, a->announcement_id, a->now_ms)) < 0 ||
-        (rc = make_deliveries(s, a, body.data ? body.data : "")) < 0)
+        (rc = make_deliveries(s, a, body.data ? body.data : "")) < 0 ||
+        (rc = mark_translated(s, a)) < 0)
         goto out;
     rc = count_results(s, a);
 out:
