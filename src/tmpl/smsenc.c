@@ -8,7 +8,8 @@
  * every code point against the GSM 03.38 default alphabet and its
  * extension table -> count segments by walking characters, so that a
  * two-septet extension character or a surrogate pair that does not fit in
- * the current segment starts the next one.
+ * the current segment starts the next one (UCS-2: whole grapheme clusters,
+ * so a flag or a ZWJ emoji sequence is not split, as Twilio counts).
  *
  * The basic table follows 3GPP TS 23.038 §6.2.1 as carriers implement it:
  * position 0x09 is "Ç" in the standard but is sent for "ç" by most
@@ -18,6 +19,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/ubrk.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
@@ -136,7 +138,7 @@ static void note_forcing(struct bp_smsenc_info *info, uint32_t c)
         info->forcing[info->n_forcing++] = c;
 }
 
-/* Walks code points, packing them into segments of cap units. */
+/* Walks code points, packing them into segments of cap units (GSM-7). */
 static size_t walk(const UChar *u, int32_t len, bool gsm, size_t cap)
 {
     size_t segs = 1, used = 0;
@@ -154,6 +156,41 @@ static size_t walk(const UChar *u, int32_t len, bool gsm, size_t cap)
         }
         used += cost;
     }
+    return segs;
+}
+
+/* UCS-2: packs whole grapheme clusters (ICU character breaks), as Twilio
+ * does and its sms-segments-calculator shows: a flag, a skin-toned or ZWJ
+ * emoji is never split across two segments (tests/integration/
+ * test_tmpl_oracle.py found the difference).  A cluster longer than a
+ * segment is split by code points.  Falls back to the code-point walk if
+ * ICU cannot open the iterator. */
+static size_t walk_graphemes(const UChar *u, int32_t len, size_t cap)
+{
+    UErrorCode st = U_ZERO_ERROR;
+    UBreakIterator *bi = ubrk_open(UBRK_CHARACTER, "", u, len, &st);
+    size_t segs = 1, used = 0;
+
+    if (U_FAILURE(st)) {
+        if (bi != NULL)
+            ubrk_close(bi);
+        return walk(u, len, false, cap);
+    }
+    for (int32_t a = ubrk_first(bi), b = ubrk_next(bi); b != UBRK_DONE;
+         a = b, b = ubrk_next(bi)) {
+        size_t cost = (size_t)(b - a);
+        if (cost > cap) {
+            segs += walk(u + a, b - a, false, cap) - 1 + (used > 0);
+            used = cap;         /* conservatively: the split cluster fills its last one */
+            continue;
+        }
+        if (used + cost > cap) {
+            segs++;
+            used = 0;
+        }
+        used += cost;
+    }
+    ubrk_close(bi);
     return segs;
 }
 
@@ -190,7 +227,7 @@ int bp_smsenc_analyze(const char *s, size_t n, unsigned flags,
         info->segments = 1;
         info->per_segment = single;
     } else {
-        info->segments = walk(u, len, gsm, multi);
+        info->segments = gsm ? walk(u, len, true, multi) : walk_graphemes(u, len, multi);
         info->per_segment = multi;
     }
     if (out != NULL) {
