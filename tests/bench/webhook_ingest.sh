@@ -64,7 +64,7 @@ echo "rows stored during the run: $((after - before)); answered 200: $ok (replay
 curl -s "http://127.0.0.1:$port/metrics" | grep -E "^backpack_store_(commits|requests)_total"
 if [ -n "${PERF:-}" ]; then
   wait %?perf 2>/dev/null || sleep 1
-  perf report -i "$work/perf.data" --stdio --no-children --sort symbol 2>/dev/null | \
+  perf report -i "$work/perf.data" --stdio --no-children --sort ${PERF_SORT:-symbol} 2>/dev/null | \
     grep -E "^ +[0-9]" | head -40
 fi
 echo "== HTTP ceiling: wrk -t2 -c$conns -d${secs}s /healthz"
