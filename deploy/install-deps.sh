@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs what Backpack needs on Debian 12, idempotently.
 #   deploy/install-deps.sh          build + run dependencies
+#   deploy/install-deps.sh --demo   also the local servers of the demo (SMS imitation, SMTP, IMAP)
 #   deploy/install-deps.sh --test   also what the test suite needs (servers, browser, npm packages)
 # Runs apt-get only when something is missing, so a second run is quick and
 # needs no network.
@@ -16,7 +17,13 @@ build_pkgs=(meson ninja-build pkg-config gcc g++ python3 sqlite3 tzdata
 test_pkgs=(python3-pytest python3-aiosmtpd dovecot-imapd wrk curl procps
   clang libclang-rt-14-dev)
 
+demo_pkgs=(python3-aiosmtpd dovecot-imapd procps)
+
 want=("${build_pkgs[@]}")
+if [ "${1:-}" = "--demo" ]; then
+  want+=("${demo_pkgs[@]}")
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+fi
 if [ "${1:-}" = "--test" ]; then
   want+=("${test_pkgs[@]}")
   command -v node >/dev/null 2>&1 || want+=(nodejs)
