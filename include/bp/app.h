@@ -96,6 +96,11 @@ void bp_app_modules_free(struct bp_app *app);
  * tmpl_api.h) once the modules started, else NULL.  Renderers acquire a
  * snapshot per announcement; borrowed until bp_app_free. */
 struct bp_tmpl_live *bp_app_templates(struct bp_app *app);
+/* One more listener of new inbound SMS messages (after each commit, loop
+ * thread): the outbox translates parents' replies for the teacher.  One
+ * hook (a second call replaces it); before bp_app_run. */
+void bp_app_on_inbound_message(struct bp_app *app, void (*fn)(void *arg, int64_t message_id),
+                               void *arg);
 
 /* Releases what bp_app_run left (NULL-safe).  After a failed bp_app_new
  * nothing needs freeing. */

@@ -278,6 +278,11 @@ void bp_outbox_stop(void *outbox);
 void bp_outbox_free(struct bp_outbox *ob);
 /* Wakes the scheduler now (after the API created deliveries). */
 void bp_outbox_kick(struct bp_outbox *ob);
+/* A new inbound message was committed (loop thread; a void (*)(void *,
+ * int64_t) for bp_app_on_inbound_message): with [translate] enabled and a
+ * sender whose language is not the school's, translates it for the
+ * teacher in the background (src/outbox/inbound_mt.c). */
+void bp_outbox_inbound_message(void *outbox, int64_t message_id);
 /* bp_app_metrics_fn: backpack_outbox_deliveries{channel,state} (from the
  * database) and backpack_outbox_sends_total{channel,result}. */
 int bp_outbox_metrics(void *outbox, struct bp_buf *out);

@@ -188,6 +188,23 @@ BP_WUR int bp_store_announce_preview(struct bp_store *s,
                                      const struct bp_store_announce *a,
                                      const struct bp_store_preview *p);
 
+/* ---- machine translation of a parent's reply (src/store/outbox_mt.c) --- */
+
+struct bp_store_mt_inbound {
+    int64_t message_id;        /* input */
+    char *body;                /* get: the parent's text (malloc'd; caller frees) */
+    char locale[36];           /* get: the sender guardian's locale ("" unknown) */
+    const char *translation;   /* set: the text in the school's language */
+};
+/* Reads an inbound 'normal' message not yet translated.  BP_ENOTFOUND
+ * otherwise.  Any connection (the loop's read-only one). */
+BP_WUR int bp_store_mt_inbound_get(struct bp_store *s, struct bp_store_mt_inbound *m);
+/* bp_store_write_fn (arg: struct bp_store_mt_inbound, after get): body =
+ * translation, original_body = the parent's text, original_locale = locale,
+ * machine_translated = 1, only if the body is still the one read
+ * (BP_ENOTFOUND otherwise). */
+BP_WUR int bp_store_mt_inbound_set(struct bp_store *s, void *arg);
+
 /* ---- claiming and results --------------------------------------------- */
 
 /* One delivery handed to a sender; strings live in ->_mem. */

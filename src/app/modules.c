@@ -29,6 +29,8 @@ struct bp__app_modules {
     struct bp_unsub *unsub;
     const struct bp_conf *conf;
     uint64_t events_sms_in;     /* new inbound messages announced */
+    void (*inbound_fn)(void *arg, int64_t message_id);   /* bp_app_on_inbound_message */
+    void *inbound_arg;
 };
 
 /*
@@ -97,6 +99,17 @@ static void on_message_event(void *arg, const struct bp_ingest_event *ev)
     m->events_sms_in++;
     bp_log_debug("app", "message_event", "kind=%s msg=%lld convo=%lld", ev->kind,
                  (long long)ev->message_id, (long long)ev->conversation_id);
+    if (m->inbound_fn != NULL)
+        m->inbound_fn(m->inbound_arg, ev->message_id);
+}
+
+void bp_app_on_inbound_message(struct bp_app *app, void (*fn)(void *arg, int64_t message_id),
+                               void *arg)
+{
+    if (app->modules != NULL) {
+        app->modules->inbound_fn = fn;
+        app->modules->inbound_arg = arg;
+    }
 }
 
 static int start_ingest(struct bp_app *app, struct bp__app_modules *m,

@@ -131,6 +131,8 @@ static int start_outbox(struct bp_app *app, const struct bp_conf *c,
         return rc;
     }
     bp_app_add_metrics(app, bp_outbox_metrics, so->ob);
+    if (so->mt != NULL)
+        bp_app_on_inbound_message(app, bp_outbox_inbound_message, so->ob);
     bp_app_on_stop(app, outbox_stop, so);
     return 0;
 }

@@ -224,3 +224,39 @@ def test_without_translate_free_text_keeps_the_hold_rule(school):
     held = sorted(a for a, d in ds.items() if d[0] == "held")
     assert held == sorted(["+15550100034", "amal@example.org", "li@example.org",
                            "hoa@example.org", "alex@example.org", "+15550100036"])
+
+
+WEBHOOK = "/webhooks/sms/twilio"
+
+
+def inbound(d, fake, frm, body):
+    r = fake.inbound(to_url="http://127.0.0.1:%d%s" % (d.port, WEBHOOK),
+                     sign_url="https://backpack.example.org" + WEBHOOK, to="+15550109999",
+                     body=body, **{"from": frm})
+    assert r["attempts"][0]["status"] == 200, r
+    return r["message_sid"]
+
+
+def inbound_row(db, sid):
+    return query(db, "SELECT body, original_body, original_locale, machine_translated"
+                     " FROM message WHERE provider_msg_id = ?", (sid,))[0]
+
+
+def test_parent_reply_is_translated_for_the_teacher(mt_school, fake):
+    en = inbound(mt_school, fake, "+15550100033", "Ann will be late today")
+    es = inbound(mt_school, fake, "+15550100034", "Luis está enfermo, se queda en casa")
+    row = poll(lambda: (lambda r: r if r[3] == 1 else None)(inbound_row(mt_school.db, es)),
+               what="translated reply")
+    assert row == ("[en] Luis está enfermo, se queda en casa",
+                   "Luis está enfermo, se queda en casa", "es-MX", 1)
+    # the English parent's reply is left alone, and only one request was made
+    assert inbound_row(mt_school.db, en) == ("Ann will be late today", None, None, 0)
+    reqs = mt_school.lt.requests()
+    assert [(r["source"], r["target"]) for r in reqs] == [("es", "en")]
+
+
+def test_failed_reply_translation_keeps_the_parents_text(mt_school, fake):
+    mt_school.lt.control(fail="500", count=1)
+    sid = inbound(mt_school, fake, "+15550100034", "Gracias")
+    mt_school.wait_log(r"event=mt_inbound_failed")
+    assert inbound_row(mt_school.db, sid) == ("Gracias", None, None, 0)
