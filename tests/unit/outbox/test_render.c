@@ -177,6 +177,47 @@ static void test_free_text_language_rule(void)
     bp_buf_free(&out);
 }
 
+/* Machine translation (translate.c): targets are the other languages
+ * that have the note, once each; a ready translation is rendered with the
+ * note in the family's language; a failed one stays held. */
+static void test_free_text_machine_translated(void)
+{
+    struct bp_outbox_req req = {.audience_kind = "school", .text = "Picnic Friday",
+                                .catalog = cat};
+    char *locs[] = {(char *)"es-MX", (char *)"es", (char *)"en-US", (char *)"und",
+                    (char *)"de", (char *)"zh-TW", (char *)"ar"};
+    struct bp_outbox_policy pol;
+    struct bp_store_announce a;
+    struct bp_errbuf eb = {{0}, {0}};
+    struct bp_store_rendered r;
+    struct bp_buf out;
+
+    bp_buf_init(&out, 4096);
+    ASSERT_OK(bp_outbox_prepare(&conf, &req, &pol, &a, &eb));
+    bp_outbox_mt_targets(&pol, locs, 7);
+    ASSERT_EQ(pol.nmt, 3);                      /* es, zh-Hant, ar; not en/und/de */
+    ASSERT_STR_EQ(pol.mt[0].locale, "es");
+    ASSERT_STR_EQ(pol.mt[1].locale, "zh-Hant");
+    ASSERT_STR_EQ(pol.mt[2].locale, "ar");
+    ASSERT_OK(bp_outbox_mt_result(&pol, 0, 0, "Picnic viernes", 14));
+    ASSERT_OK(bp_outbox_mt_result(&pol, 1, BP_ETEMPFAIL, NULL, 0));
+    ASSERT_OK(render(&a, "es-MX", "America/New_York", &out, &r));
+    ASSERT_TRUE(r.translated && r.machine_translated);
+    ASSERT_STR_EQ(r.locale, "es");
+    ASSERT_STR_EQ(out.data, "Picnic viernes\n\n"
+                  "(Traducci\xc3\xb3n autom\xc3\xa1tica del mensaje de la escuela)");
+    ASSERT_STR_EQ(r.encoding, "ucs2");         /* ó and á */
+    ASSERT_OK(render(&a, "zh-TW", "America/New_York", &out, &r));   /* failed */
+    ASSERT_FALSE(r.translated || r.machine_translated);
+    ASSERT_STR_EQ(out.data, "Picnic Friday");
+    ASSERT_OK(render(&a, "ar", "America/New_York", &out, &r));      /* no result yet */
+    ASSERT_FALSE(r.translated);
+    ASSERT_OK(render(&a, "en-US", "America/New_York", &out, &r));
+    ASSERT_TRUE(r.translated && !r.machine_translated);
+    bp_outbox_policy_release(&pol);
+    bp_buf_free(&out);
+}
+
 int main(void)
 {
     setup();
@@ -185,6 +226,7 @@ int main(void)
     BP_TEST(test_template_per_family);
     BP_TEST(test_bad_templates);
     BP_TEST(test_free_text_language_rule);
+    BP_TEST(test_free_text_machine_translated);
     bp_tmpl_catalog_free(cat);
     return bp_test_done();
 }
