@@ -323,6 +323,9 @@ def test_reply_to_a_parents_email_carries_threading_headers(school, sink):
     assert msg["References"].split() == ["<a0@lincoln.example>", "<p1@parent.example>"]
     assert msg["Subject"] == "Re: Field trip"
     assert msg["Reply-To"].addresses[0].addr_spec == "replies+tok10@" + REPLY_DOMAIN
+    # the sink has the mail a moment before the daemon records the result
+    poll(lambda: query(school.db, "SELECT state FROM delivery WHERE message_id = 900")
+         == [("sent",)], what="the delivery to be recorded as sent")
     assert query(school.db, "SELECT state, email_message_id FROM delivery WHERE message_id = 900"
                  ) == [("sent", "r900-30@" + REPLY_DOMAIN)]
 
