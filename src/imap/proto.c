@@ -80,6 +80,23 @@ int bp__imap_url_split(const char *url, char **base, char **mailbox,
     return 0;
 }
 
+int bp__imap_url_encode(struct bp_buf *b, const char *mailbox)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+
+    for (const unsigned char *p = (const unsigned char *)mailbox; rc == 0 && *p; p++) {
+        if ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= 'a' && *p <= 'z') || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            rc = bp_buf_append(b, p, 1);
+        } else {
+            char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+            rc = bp_buf_append(b, e, 3);
+        }
+    }
+    return rc;
+}
+
 int bp__imap_quote(struct bp_buf *b, const char *s)
 {
     int rc = bp_buf_append(b, "\"", 1);

@@ -53,8 +53,10 @@ with Dovecot() as dc:
     cfg = os.path.join(work, "b.ini")
     with open(cfg, "w") as f:
         f.write("[server]\nlisten = 127.0.0.1:0\n[store]\npath = %s/b.db\n[school]\nname = Bench\n"
+                "[log]\nlevel = %s\n"
                 "[imap]\nenabled = true\nurl = %s\nusername = %s\npassword = %s\n"
-                "poll_interval = 50ms\n" % (work, dc.url(), USER, PASSWORD))
+                "poll_interval = 50ms\n" % (work, os.environ.get("LOG_LEVEL", "info"),
+                                             dc.url(), USER, PASSWORD))
     subprocess.run([bin_, "migrate", "-c", cfg], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     err = open(os.path.join(work, "err"), "wb")
@@ -89,4 +91,5 @@ with Dovecot() as dc:
     print("imap_ingest: messages=%d stored=%d kinds=%s" % (n, stored, kinds))
     print("imap_ingest: %.2f s end to end (daemon start to cursor), %.0f messages/s" % (dt, n / dt))
     print("imap_ingest: peak RSS %.1f MiB (VmHWM)" % (hwm / 1024.0))
+    print("imap_ingest: daemon log %s" % os.path.join(work, "err"))
 PY

@@ -29,6 +29,25 @@ static void test_url_split(void)
     ASSERT_EQ(bp__imap_url_split("imap:///INBOX", &base, &box, &hp, &eb), BP_ECONFIG);
 }
 
+static void test_url_encode(void)
+{
+    struct bp_buf b;
+    bp_buf_init(&b, 1024);
+    ASSERT_OK(bp__imap_url_encode(&b, "School Replies/2024;x?y#z%\xc3\xa9~a-b_c.d"));
+    ASSERT_STR_EQ(b.data, "School%20Replies%2F2024%3Bx%3Fy%23z%25%C3%A9~a-b_c.d");
+    bp_buf_free(&b);
+    /* the split decodes what the encoder wrote: a round trip */
+    char *base, *box, *hp;
+    struct bp_errbuf eb;
+    ASSERT_OK(bp__imap_url_split("imap://h/School%20Replies%3B1", &base, &box, &hp, &eb));
+    ASSERT_STR_EQ(box, "School Replies;1");
+    bp_buf_init(&b, 1024);
+    ASSERT_OK(bp__imap_url_encode(&b, box));
+    ASSERT_STR_EQ(b.data, "School%20Replies%3B1");
+    bp_buf_free(&b);
+    free(base), free(box), free(hp);
+}
+
 static void test_status(void)
 {
     const char *r = "* STATUS \"INBOX\" (UIDNEXT 42 UIDVALIDITY 1700000001)\r\n";
@@ -93,6 +112,7 @@ static void test_classify_backoff(void)
 int main(void)
 {
     BP_TEST(test_url_split);
+    BP_TEST(test_url_encode);
     BP_TEST(test_status);
     BP_TEST(test_search);
     BP_TEST(test_uid_set_and_quote);
