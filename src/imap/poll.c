@@ -112,7 +112,7 @@ static void cycle_ok(struct bp_imap *im)
                     (long long)(bp_clock_now_ms() - im->down_since_ms),
                     (unsigned long long)im->st.consecutive_failures);
     else if (!im->ever_up)
-        bp_log_info("imap", "imap_connected", "mailbox=%s uidvalidity=%lld last_uid=%lld",
+        bp_log_info("imap", "imap_connected", "mailbox=%s uidvalidity=u%lld last_uid=%lld",
                     im->mailbox, (long long)im->uidvalidity, (long long)im->last_uid);
     im->ever_up = true;
     im->down_logged = false;

@@ -27,6 +27,11 @@ static void test_scrub_keeps_ids_and_times(void)
     const char *line = "2026-11-23T12:00:00.123Z sid=SM0123456789abcdef0123456789 n=12 port=8080";
     ASSERT_STR_EQ(scrub(line), line);
     ASSERT_STR_EQ(scrub("ms=1795435200123x"), "ms=1795435200123x");
+    /* src/imap logs IMAP UIDVALIDITY values (10 digits, like a national
+     * phone number) glued to a 'u' so that they stay readable (issue 5) */
+    line = "event=imap_connected mailbox=INBOX uidvalidity=u1795441371 last_uid=42";
+    ASSERT_STR_EQ(scrub(line), line);
+    ASSERT_STR_EQ(scrub("old=u1795441371 new=u1795441999"), "old=u1795441371 new=u1795441999");
 }
 
 static void test_scrub_email(void)
