@@ -62,8 +62,9 @@ void bp_app_on_stop(struct bp_app *app, void (*fn)(void *arg), void *arg);
 /*
  * For a stop hook whose work finishes later (worker threads to join, an
  * async handle to close from their exit): take a hold in the hook and
- * release it from the completion.  The stop sequence closes leftover
- * handles (and so lets the loop end) only after the last release, so a
+ * release it from the completion.  The stop sequence stops the store
+ * writer and closes leftover handles (and so lets the loop end) only after
+ * the last release, so the module can still record its last results and a
  * thread never signals a handle of a loop that has already been closed.
  * Loop thread only.
  */

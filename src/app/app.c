@@ -9,6 +9,8 @@
  *     -> module stop hooks (bp_app_on_stop)
  *     -> bp_http_server_drain (stop accepting; in-flight requests finish,
  *        up to server.shutdown_timeout)           -> on_drained
+ *     -> (after the last stop hold is released: a module still finishing
+ *        work, e.g. the outbox's senders, records it through the writer)
  *     -> bp_store_writer_stop (commits what is queued; their completions
  *        answer the last webhook requests)        -> on_writer_stopped
  *     -> bp_http_server_close (closes what is left) -> on_http_closed
@@ -188,9 +190,23 @@ void bp_app_stop_hold(struct bp_app *app)
     app->stop_holds++;
 }
 
+static void on_writer_stopped(void *arg);
+
+/* The writer outlives the holds too: a sender still finishing its last
+ * jobs (the outbox's stop hold) records their results through it. */
+static void stop_writer(struct bp_app *app)
+{
+    app->writer_stopping = true;
+    bp_store_writer_stop(app->writer, on_writer_stopped, app);
+}
+
 void bp_app_stop_release(struct bp_app *app)
 {
-    if (app->stop_holds > 0 && --app->stop_holds == 0 && app->http_closed)
+    if (app->stop_holds == 0 || --app->stop_holds > 0)
+        return;
+    if (app->drained && !app->writer_stopping)
+        stop_writer(app);
+    else if (app->http_closed)
         uv_walk(&app->loop, close_leftover, app);
 }
 
@@ -207,7 +223,9 @@ static void on_drained(void *arg)
 {
     struct bp_app *app = arg;
 
-    bp_store_writer_stop(app->writer, on_writer_stopped, app);
+    app->drained = true;
+    if (app->stop_holds == 0)
+        stop_writer(app);
 }
 
 void bp_app_stop(struct bp_app *app)

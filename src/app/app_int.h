@@ -38,6 +38,8 @@ struct bp_app {
     struct bp__app_modules *modules;   /* feature modules (modules.c) */
     unsigned stop_holds;               /* bp_app_stop_hold minus releases */
     bool http_closed;                  /* stop sequence waits for the holds */
+    bool drained;                      /* HTTP drained: the writer stops after the holds */
+    bool writer_stopping;
 };
 
 /* Appends the feature modules' /healthz value for "imap" (a JSON value:

@@ -32,6 +32,17 @@ static void im_free(struct inbound_mt *t)
     free(t);
 }
 
+/* A translation that was queued is over (written, failed or dropped): the
+ * outbox's stop waits for these, since they write through the writer. */
+static void im_done(struct inbound_mt *t)
+{
+    struct bp_outbox *ob = t->ob;
+
+    im_free(t);
+    if (--ob->mt_inflight == 0)
+        bp__outbox_maybe_stopped(ob);
+}
+
 static void on_written(struct bp_store_wreq *w, int status)
 {
     struct inbound_mt *t = BP_CONTAINER_OF(w, struct inbound_mt, wreq);
@@ -42,7 +53,7 @@ static void on_written(struct bp_store_wreq *w, int status)
     else
         bp_log_info("outbox", "mt_inbound", "msg=%lld locale=%s",
                     (long long)t->m.message_id, t->m.locale);
-    im_free(t);
+    im_done(t);
 }
 
 static void on_translated(struct bp_mt_job *job)
@@ -52,7 +63,7 @@ static void on_translated(struct bp_mt_job *job)
     if (job->rc < 0 || job->out.data == NULL) {
         bp_log_warn("outbox", "mt_inbound_failed", "msg=%lld locale=%s err=%s",
                     (long long)t->m.message_id, t->m.locale, bp_err_name(job->rc));
-        im_free(t);
+        im_done(t);
         return;
     }
     t->m.translation = job->out.data;
@@ -93,5 +104,7 @@ void bp_outbox_inbound_message(void *outbox, int64_t message_id)
     if (bp_mt_translate_async(ob->env.mt, ob->env.loop, &t->job) < 0) {
         bp_log_warn("outbox", "mt_queue_failed", "msg=%lld", (long long)message_id);
         im_free(t);
+        return;
     }
+    ob->mt_inflight++;
 }

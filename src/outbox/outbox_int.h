@@ -23,6 +23,7 @@ struct bp_outbox {
     uv_timer_t timer;
     bool timer_open, stopping, recovered;
     unsigned senders_closing;
+    unsigned mt_inflight;          /* reply translations not yet written (inbound_mt.c) */
     uint64_t next_hold_pass;       /* loop time of the next unusable-contact scan */
     /* scheduler: one claim (or the start-up recovery) in flight at a time */
     bool claiming;
@@ -52,5 +53,8 @@ int bp__outbox_api_register(struct bp_outbox *ob);
 /* translate.c: the ready translation (with its note) for a catalogue
  * locale, or NULL (not a target, or it failed). */
 const char *bp__outbox_mt_text(const struct bp_outbox_policy *pol, const char *locale);
+/* sched.c: tells env.on_stopped once stopping, the senders have closed and
+ * no reply translation is left (they write through the store writer). */
+void bp__outbox_maybe_stopped(struct bp_outbox *ob);
 
 #endif

@@ -347,12 +347,19 @@ int bp__outbox_sched_start(struct bp_outbox *ob)
     return 0;
 }
 
+void bp__outbox_maybe_stopped(struct bp_outbox *ob)
+{
+    if (ob->stopping && ob->senders_closing == 0 && ob->mt_inflight == 0 &&
+        ob->env.on_stopped != NULL)
+        ob->env.on_stopped(ob->env.stopped_arg);
+}
+
 static void on_sender_closed(void *arg)
 {
     struct bp_outbox *ob = arg;
 
-    if (--ob->senders_closing == 0 && ob->env.on_stopped != NULL)
-        ob->env.on_stopped(ob->env.stopped_arg);
+    if (--ob->senders_closing == 0)
+        bp__outbox_maybe_stopped(ob);
 }
 
 void bp_outbox_stop(void *outbox)
