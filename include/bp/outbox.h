@@ -16,7 +16,10 @@
  *  - render.c   templates and free text per (guardian locale, time zone):
  *               the language rule (held no_translation), argument typing,
  *               SMS encoding and segments.
- *  - api.c      POST /api/messages (admin token).
+ *  - api.c      POST /api/messages and /api/messages/preview (admin token).
+ *  - translate.c  machine translation of free text, once per language.
+ *  - preview.c  the reach preview, on the rolled-back dry-run path.
+ *  - inbound_mt.c parents' replies translated for the teacher.
  *
  * Threading: the scheduler and the API are loop thread only; the policy
  * callbacks run on the store writer thread (they touch no shared state).
