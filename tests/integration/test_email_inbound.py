@@ -230,8 +230,16 @@ def test_outage_logged_once_and_recovered(dovecot, daemon):  # noqa: F811
     rows = wait_rows(db, "SELECT body FROM message WHERE direction='in' ORDER BY id", 2)
     assert [r[0] for r in rows] == ["before", "during"]
     log = d.log()
-    assert len(re.findall(r"event=imap_down", log)) == 1
-    assert len(re.findall(r"event=imap_up", log)) == 1
+    downs = len(re.findall(r"event=imap_down", log))
+    # Logged once per outage, not once per failed poll (3+ failed above).  A
+    # kill that lands in the middle of a cycle can let one more cycle through
+    # before the port closes (a second, very short outage): every down line
+    # is then paired with an up line, and there are still far fewer of them
+    # than failed polls.
+    failed = int(re.search(rb'errors_total\{kind="connect"\} (\d+)',
+                           http_request(d.port, "GET", "/metrics")[2]).group(1))
+    assert 1 <= downs <= 2 and downs < failed
+    assert len(re.findall(r"event=imap_up", log)) == downs
     assert not d.error_lines()
 
 
