@@ -20,6 +20,7 @@
 #include "bp/base.h"
 #include "bp/store_email.h"
 #include "bp/store_outbox.h"
+#include "bp/store_unsub.h"
 #include "store_int.h"
 
 #define MAX_CANDIDATES 32
@@ -114,6 +115,7 @@ static const char SQL_CURSOR_PUT[] =
     "   uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at";
 
 struct thread_state {
+    bool unsubscribe;             /* sent to a List-Unsubscribe mailto address */
     int64_t sender_contact;       /* the From address's contact, 0 if none */
     int64_t contact_id;           /* stored contact (sender, or bounced one) */
     int64_t guardian_id;
@@ -190,7 +192,7 @@ static bool reply_token_of(const char *addr, char *buf, size_t n)
         return false;
     plus++;
     if (strncmp(plus, "unsubscribe-", 12) == 0)
-        plus += 12;
+        return false;       /* the List-Unsubscribe mailto: see by_unsubscribe */
     len = (size_t)(at - plus);
     if (len == 0 || len >= n)
         return false;
@@ -212,6 +214,57 @@ static int linked_guardian(struct bp_store *s, int64_t convo, int64_t contact,
     if (rc > 0)
         *guardian = v[0];
     return rc;
+}
+
+static const char SQL_CONVO_OF_MSG[] =
+    "SELECT conversation_id FROM message WHERE id = ?1";
+
+/*
+ * A message to the List-Unsubscribe mailto address of an e-mail we sent
+ * (<local>+unsubscribe-<delivery token>@<domain>, RFC 2369) opts that
+ * delivery's e-mail contact out, exactly like the one-click https link
+ * (src/store/unsub.c), and is filed in that student's conversation as an
+ * opt-out so staff see it.  The token is random per delivery: only the
+ * family that received the e-mail knows it.
+ */
+static int by_unsubscribe(struct bp_store *s, const struct bp_store_email_in *in,
+                          struct thread_state *t)
+{
+    for (size_t i = 0; i < in->nrecipients; i++) {
+        const char *a = in->recipients[i], *plus, *at;
+        char tok[128];
+        struct bp_store_unsub u;
+        int64_t v[1] = {0};
+        size_t len;
+        int rc;
+
+        if (a == NULL || (plus = strstr(a, "+unsubscribe-")) == NULL ||
+            (at = strrchr(a, '@')) == NULL || at < plus)
+            continue;
+        plus += strlen("+unsubscribe-");
+        len = (size_t)(at - plus);
+        if (len == 0 || len >= sizeof tok)
+            continue;
+        memcpy(tok, plus, len);
+        tok[len] = '\0';
+        memset(&u, 0, sizeof u);
+        u.token = tok;
+        u.now_ms = in->now_ms;
+        if ((rc = bp_store_unsub_apply(s, &u)) < 0)
+            return rc;
+        if (!u.found)
+            continue;
+        t->unsubscribe = true;
+        t->contact_id = u.info.contact_id;
+        if ((rc = row_ints(s, SQL_CONVO_OF_MSG, NULL, u.info.message_id, 0, v, 1)) < 0)
+            return rc;
+        t->conversation_id = v[0];
+        t->rule = t->conversation_id > 0 ? "reply_token" : "triage";
+        if (t->conversation_id == 0)
+            t->triage_reason = "no_student";
+        return 0;
+    }
+    return 0;
 }
 
 /* Rule 1: the reply token of a recipient address. */
@@ -483,7 +536,8 @@ static int insert_message(struct bp_store *s, struct bp_store_email_in *in,
         return BP_ESTORE;
     refs = references_text(in);
     bind_opt_id(st, 1, t->conversation_id);
-    sqlite3_bind_text(st, 2, kinds[in->kind <= BP_STORE_EMAIL_BOUNCE ? in->kind : 0],
+    sqlite3_bind_text(st, 2, t->unsubscribe ? "keyword_stop"
+                             : kinds[in->kind <= BP_STORE_EMAIL_BOUNCE ? in->kind : 0],
                       -1, SQLITE_STATIC);
     bind_opt_id(st, 3, t->guardian_id);
     bind_opt_id(st, 4, t->contact_id);
@@ -549,7 +603,9 @@ static int thread_message(struct bp_store *s, struct bp_store_email_in *in,
     int rc;
 
     t->contact_id = t->sender_contact;
-    if ((rc = by_token(s, in, t)) < 0)
+    if ((rc = by_unsubscribe(s, in, t)) < 0)
+        return rc;
+    if (t->rule == NULL && (rc = by_token(s, in, t)) < 0)
         return rc;
     if (t->rule == NULL && (rc = by_header(s, in, t)) < 0)
         return rc;

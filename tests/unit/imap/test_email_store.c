@@ -325,6 +325,42 @@ static void test_cursor(void)
     ASSERT_EQ(bp_store_imap_cursor_put(store, &c), BP_EINVAL_INPUT);
 }
 
+/* Mail to the List-Unsubscribe mailto address opts that delivery's contact
+ * out (once), and is filed in the student's conversation as an opt-out. */
+static void test_unsubscribe_mailto(void)
+{
+    struct bp_store_email_in in;
+    exec_peek("INSERT INTO contact (id,kind,address,created_at,updated_at)"
+              " VALUES (32,'email','lan.work@example.net',0,0);"
+              "INSERT INTO guardian_contact VALUES (21,32);"
+              "INSERT INTO delivery (id,message_id,contact_id,channel,body,state,idempotency_key,"
+              "  email_message_id,created_at,updated_at)"
+              " VALUES (720,601,32,'email','Trip','sent','a9-0f3c2e1d9b8a7766-32',"
+              "  'k720@school.example',0,0);");
+    init_in(&in, "lan.work@example.net",
+            "replies+unsubscribe-a9-0f3c2e1d9b8a7766-32@school.example");
+    in.subject = "unsubscribe";
+    in.body = "";
+    ASSERT_OK(put(&in));
+    ASSERT_EQ(in.conversation_id, 512);
+    ASSERT_EQ(q("SELECT status='opted_out' FROM contact WHERE id=32"), 1);
+    ASSERT_EQ(q("SELECT count(*) FROM consent_event WHERE contact_id=32 AND kind='opt_out'"
+                " AND source='email'"), 1);
+    ASSERT_EQ(q("SELECT kind='keyword_stop' FROM message WHERE id=%lld",
+                (long long)in.message_id), 1);
+    /* a second request (another message) changes nothing more */
+    init_in(&in, "lan.work@example.net",
+            "replies+unsubscribe-a9-0f3c2e1d9b8a7766-32@school.example");
+    ASSERT_OK(put(&in));
+    ASSERT_EQ(q("SELECT count(*) FROM consent_event WHERE contact_id=32"), 1);
+    /* an unknown token is not an opt-out and not a reply token either */
+    init_in(&in, "lan@example.net", "replies+unsubscribe-nope@school.example");
+    ASSERT_OK(put(&in));
+    ASSERT_EQ(q("SELECT count(*) FROM consent_event WHERE message_id=%lld",
+                (long long)in.message_id), 0);
+    ASSERT_EQ(q("SELECT kind='normal' FROM message WHERE id=%lld", (long long)in.message_id), 1);
+}
+
 int main(void)
 {
     setup();
@@ -336,6 +372,7 @@ int main(void)
     BP_TEST(test_auto_reply);
     BP_TEST(test_bounces);
     BP_TEST(test_cursor);
+    BP_TEST(test_unsubscribe_mailto);
     sqlite3_close(peek);
     bp_store_close(store);
     return bp_test_done();
