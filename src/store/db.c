@@ -46,6 +46,34 @@ int bp__store_exec(struct bp_store *s, const char *sql, struct bp_errbuf *eb)
     return 0;
 }
 
+void bp__store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void bp__store_bind_id_or_null(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int bp__store_run(struct bp_store *s, sqlite3_stmt *st, int64_t *rowid)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return bp__store_err(rc);
+    if (rowid != NULL)
+        *rowid = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
 sqlite3_stmt *bp__store_stmt(struct bp_store *s, const char *sql)
 {
     sqlite3_stmt *st = NULL;

@@ -126,33 +126,6 @@ struct thread_state {
     char candidates[MAX_CANDIDATES * 21 + 3];
 };
 
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_opt_id(sqlite3_stmt *st, int i, int64_t v)
-{
-    if (v > 0)
-        sqlite3_bind_int64(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static int run(struct bp_store *s, sqlite3_stmt *st, int64_t *id)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return bp__store_err(rc);
-    if (id != NULL)
-        *id = sqlite3_last_insert_rowid(s->db);
-    return 0;
-}
-
 /*
  * Runs a one-row query bound with text a (and b when non-NULL, or the int
  * ib when b is NULL and ib != 0); copies up to 4 integer columns into out.
@@ -422,7 +395,7 @@ static int conversation_of(struct bp_store *s, int64_t student, int64_t now,
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, student);
     sqlite3_bind_int64(st, 2, now);
-    return run(s, st, out);
+    return bp__store_run(s, st, out);
 }
 
 /*
@@ -492,7 +465,7 @@ static int mark_contact_bounced(struct bp_store *s, struct bp_store_email_in *in
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, contact);
     sqlite3_bind_int64(st, 2, in->now_ms);
-    if ((rc = run(s, st, NULL)) < 0)
+    if ((rc = bp__store_run(s, st, NULL)) < 0)
         return rc;
     if (sqlite3_changes(s->db) == 0)
         return 0;
@@ -501,9 +474,9 @@ static int mark_contact_bounced(struct bp_store *s, struct bp_store_email_in *in
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, contact);
     sqlite3_bind_int64(st, 2, in->message_id);
-    bind_opt_text(st, 3, in->bounce_status);
+    bp__store_bind_text_or_null(st, 3, in->bounce_status);
     sqlite3_bind_int64(st, 4, in->now_ms);
-    return run(s, st, NULL);
+    return bp__store_run(s, st, NULL);
 }
 
 /* References as stored: "<a> <b> <c>". */
@@ -535,25 +508,25 @@ static int insert_message(struct bp_store *s, struct bp_store_email_in *in,
     if (st == NULL)
         return BP_ESTORE;
     refs = references_text(in);
-    bind_opt_id(st, 1, t->conversation_id);
+    bp__store_bind_id_or_null(st, 1, t->conversation_id);
     sqlite3_bind_text(st, 2, t->unsubscribe ? "keyword_stop"
                              : kinds[in->kind <= BP_STORE_EMAIL_BOUNCE ? in->kind : 0],
                       -1, SQLITE_STATIC);
-    bind_opt_id(st, 3, t->guardian_id);
-    bind_opt_id(st, 4, t->contact_id);
-    bind_opt_text(st, 5, in->from_addr);
-    bind_opt_text(st, 6, in->nrecipients ? in->recipients[0] : NULL);
-    bind_opt_text(st, 7, in->subject);
+    bp__store_bind_id_or_null(st, 3, t->guardian_id);
+    bp__store_bind_id_or_null(st, 4, t->contact_id);
+    bp__store_bind_text_or_null(st, 5, in->from_addr);
+    bp__store_bind_text_or_null(st, 6, in->nrecipients ? in->recipients[0] : NULL);
+    bp__store_bind_text_or_null(st, 7, in->subject);
     sqlite3_bind_text(st, 8, in->body ? in->body : "", -1, SQLITE_TRANSIENT);
-    bind_opt_text(st, 9, in->body_full);
-    bind_opt_text(st, 10, in->email_message_id);
-    bind_opt_text(st, 11, in->in_reply_to);
-    bind_opt_text(st, 12, refs);
-    bind_opt_text(st, 13, in->raw_sha256);
-    bind_opt_text(st, 14, in->media_json);
+    bp__store_bind_text_or_null(st, 9, in->body_full);
+    bp__store_bind_text_or_null(st, 10, in->email_message_id);
+    bp__store_bind_text_or_null(st, 11, in->in_reply_to);
+    bp__store_bind_text_or_null(st, 12, refs);
+    bp__store_bind_text_or_null(st, 13, in->raw_sha256);
+    bp__store_bind_text_or_null(st, 14, in->media_json);
     sqlite3_bind_text(st, 15, t->rule, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 16, in->now_ms);
-    rc = run(s, st, &in->message_id);
+    rc = bp__store_run(s, st, &in->message_id);
     free(refs);
     return rc;
 }
@@ -568,16 +541,16 @@ static int file_away(struct bp_store *s, struct bp_store_email_in *in,
             return BP_ESTORE;
         sqlite3_bind_int64(st, 1, t->conversation_id);
         sqlite3_bind_int64(st, 2, in->now_ms);
-        return run(s, st, NULL);
+        return bp__store_run(s, st, NULL);
     }
     if ((st = bp__store_stmt(s, SQL_TRIAGE)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, in->message_id);
     sqlite3_bind_text(st, 2, t->triage_reason ? t->triage_reason : "unknown_sender",
                       -1, SQLITE_STATIC);
-    bind_opt_text(st, 3, t->candidates[0] ? t->candidates : NULL);
+    bp__store_bind_text_or_null(st, 3, t->candidates[0] ? t->candidates : NULL);
     sqlite3_bind_int64(st, 4, in->now_ms);
-    return run(s, st, NULL);
+    return bp__store_run(s, st, NULL);
 }
 
 static int find_duplicate(struct bp_store *s, struct bp_store_email_in *in)
@@ -697,5 +670,5 @@ int bp_store_imap_cursor_put(struct bp_store *s, void *arg)
     sqlite3_bind_int64(st, 3, c->uidvalidity);
     sqlite3_bind_int64(st, 4, c->last_uid);
     sqlite3_bind_int64(st, 5, c->now_ms);
-    return run(s, st, NULL);
+    return bp__store_run(s, st, NULL);
 }

@@ -81,35 +81,6 @@ struct thread_state {
     const char *triage_reason;
     char candidates[MAX_CANDIDATES * 21 + 3];
 };
-
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_opt_id(sqlite3_stmt *st, int i, int64_t v)
-{
-    if (v > 0)
-        sqlite3_bind_int64(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-/* Runs a statement that returns no rows; sets *id to the new rowid. */
-static int run(struct bp_store *s, sqlite3_stmt *st, int64_t *id)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return bp__store_err(rc);
-    if (id != NULL)
-        *id = sqlite3_last_insert_rowid(s->db);
-    return 0;
-}
-
 static bool is_e164(const char *p)
 {
     size_t n = 0;
@@ -269,7 +240,7 @@ static int conversation_of(struct bp_store *s, int64_t student, int64_t now,
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, student);
     sqlite3_bind_int64(st, 2, now);
-    return run(s, st, out);
+    return bp__store_run(s, st, out);
 }
 
 static int consent(struct bp_store *s, int64_t contact, const char *kind,
@@ -283,7 +254,7 @@ static int consent(struct bp_store *s, int64_t contact, const char *kind,
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, msg);
     sqlite3_bind_int64(st, 4, now);
-    return run(s, st, NULL);
+    return bp__store_run(s, st, NULL);
 }
 
 static int set_status(struct bp_store *s, int64_t contact, const char *status,
@@ -296,7 +267,7 @@ static int set_status(struct bp_store *s, int64_t contact, const char *status,
     sqlite3_bind_int64(st, 1, contact);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
-    return run(s, st, NULL);
+    return bp__store_run(s, st, NULL);
 }
 
 /* Creates the contact of an unknown sender who used a keyword, so that a
@@ -317,7 +288,7 @@ static int remember_sender(struct bp_store *s, struct bp_store_inbound *in,
     sqlite3_bind_text(st, 1, in->from, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, in->now_ms);
-    rc = run(s, st, &t->contact_id);
+    rc = bp__store_run(s, st, &t->contact_id);
     /* status "" (not "opted_out"): the change below still counts as one */
     t->contact_status[0] = '\0';
     return rc;
@@ -381,23 +352,23 @@ static int queue_reply(struct bp_store *s, struct bp_store_inbound *in,
     }
     if ((st = bp__store_stmt(s, SQL_INSERT_REPLY)) == NULL)
         return BP_ESTORE;
-    bind_opt_id(st, 1, in->conversation_id);
-    bind_opt_id(st, 2, t->guardian_id);
+    bp__store_bind_id_or_null(st, 1, in->conversation_id);
+    bp__store_bind_id_or_null(st, 2, t->guardian_id);
     sqlite3_bind_int64(st, 3, t->contact_id);
-    bind_opt_text(st, 4, in->to);
+    bp__store_bind_text_or_null(st, 4, in->to);
     sqlite3_bind_text(st, 5, in->from, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 6, text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 7, in->now_ms);
-    if ((rc = run(s, st, &msg)) < 0)
+    if ((rc = bp__store_run(s, st, &msg)) < 0)
         return rc;
     if ((st = bp__store_stmt(s, SQL_INSERT_DELIVERY)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, msg);
     sqlite3_bind_int64(st, 2, t->contact_id);
-    bind_opt_text(st, 3, t->locale[0] ? t->locale : NULL);
+    bp__store_bind_text_or_null(st, 3, t->locale[0] ? t->locale : NULL);
     sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, in->now_ms);
-    return run(s, st, &in->reply_delivery_id);
+    return bp__store_run(s, st, &in->reply_delivery_id);
 }
 
 static int insert_message(struct bp_store *s, struct bp_store_inbound *in,
@@ -407,20 +378,20 @@ static int insert_message(struct bp_store *s, struct bp_store_inbound *in,
 
     if (st == NULL)
         return BP_ESTORE;
-    bind_opt_id(st, 1, in->conversation_id);
+    bp__store_bind_id_or_null(st, 1, in->conversation_id);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, in->possible_revocation && strcmp(kind, "normal") == 0);
-    bind_opt_id(st, 4, t->guardian_id);
-    bind_opt_id(st, 5, t->contact_id);
-    bind_opt_text(st, 6, in->from);
-    bind_opt_text(st, 7, in->to);
+    bp__store_bind_id_or_null(st, 4, t->guardian_id);
+    bp__store_bind_id_or_null(st, 5, t->contact_id);
+    bp__store_bind_text_or_null(st, 6, in->from);
+    bp__store_bind_text_or_null(st, 7, in->to);
     sqlite3_bind_text(st, 8, in->body ? in->body : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 9, in->provider, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 10, in->provider_msg_id, -1, SQLITE_TRANSIENT);
-    bind_opt_text(st, 11, in->media_json);
+    bp__store_bind_text_or_null(st, 11, in->media_json);
     sqlite3_bind_text(st, 12, t->rule, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 13, in->now_ms);
-    return run(s, st, &in->message_id);
+    return bp__store_run(s, st, &in->message_id);
 }
 
 static int file_away(struct bp_store *s, struct bp_store_inbound *in,
@@ -433,15 +404,15 @@ static int file_away(struct bp_store *s, struct bp_store_inbound *in,
             return BP_ESTORE;
         sqlite3_bind_int64(st, 1, in->conversation_id);
         sqlite3_bind_int64(st, 2, in->now_ms);
-        return run(s, st, NULL);
+        return bp__store_run(s, st, NULL);
     }
     if ((st = bp__store_stmt(s, SQL_TRIAGE)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, in->message_id);
     sqlite3_bind_text(st, 2, t->triage_reason, -1, SQLITE_STATIC);
-    bind_opt_text(st, 3, t->candidates[0] ? t->candidates : NULL);
+    bp__store_bind_text_or_null(st, 3, t->candidates[0] ? t->candidates : NULL);
     sqlite3_bind_int64(st, 4, in->now_ms);
-    return run(s, st, NULL);
+    return bp__store_run(s, st, NULL);
 }
 
 int bp_store_inbound_sms(struct bp_store *s, void *arg)

@@ -49,13 +49,6 @@ static int rank(const char *state)
     return -1;    /* held: a callback for a held delivery changes nothing */
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
-}
-
 static int contact_from_error(struct bp_store *s, struct bp_store_status_update *u,
                               int64_t contact)
 {
@@ -81,7 +74,7 @@ static int contact_from_error(struct bp_store *s, struct bp_store_status_update 
     sqlite3_bind_int64(st, 1, contact);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, u->now_ms);
-    if ((rc = step_done(st)) < 0)
+    if ((rc = bp__store_run(s, st, NULL)) < 0)
         return rc;
     if (sqlite3_changes(s->db) == 0)
         return 0;             /* already in that state: one event is enough */
@@ -92,7 +85,7 @@ static int contact_from_error(struct bp_store *s, struct bp_store_status_update 
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, u->error_code, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, u->now_ms);
-    return step_done(st);
+    return bp__store_run(s, st, NULL);
 }
 
 int bp_store_delivery_status(struct bp_store *s, void *arg)

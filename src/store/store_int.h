@@ -41,6 +41,14 @@ sqlite3_stmt *bp__store_stmt(struct bp_store *s, const char *sql);
  * BUSY/LOCKED -> BP_EBUSY, FULL/IOERR -> BP_EIO, else BP_ESTORE. */
 int bp__store_err(int sqlite_rc);
 
+/* Binds v, or NULL when v is NULL. */
+void bp__store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v);
+/* Binds the row id v, or NULL when v <= 0 (no such row). */
+void bp__store_bind_id_or_null(sqlite3_stmt *st, int i, int64_t v);
+/* Steps a statement that returns no rows to completion and resets it;
+ * *rowid (may be NULL) gets the last inserted row id.  0 or BP_E... */
+int bp__store_run(struct bp_store *s, sqlite3_stmt *st, int64_t *rowid);
+
 /* Runs a statement-less SQL script (schema, pragmas).  eb may be NULL. */
 int bp__store_exec(struct bp_store *s, const char *sql, struct bp_errbuf *eb);
 

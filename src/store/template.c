@@ -49,15 +49,6 @@ static int find(struct bp_store *s, const char *key, int64_t *id)
     return rc == SQLITE_DONE ? BP_ENOTFOUND : bp__store_err(rc);
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
-}
-
 static int upsert_head(struct bp_store *s, struct bp_store_template *t)
 {
     const char *desc = t->description ? t->description : "";
@@ -74,7 +65,7 @@ static int upsert_head(struct bp_store *s, struct bp_store_template *t)
         sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, t->actor_staff_id);
         sqlite3_bind_int64(st, 4, t->now_ms);
-        if ((rc = step_done(st)) < 0)
+        if ((rc = bp__store_run(s, st, NULL)) < 0)
             return rc;
         t->id = sqlite3_last_insert_rowid(s->db);
         return 0;
@@ -84,7 +75,7 @@ static int upsert_head(struct bp_store *s, struct bp_store_template *t)
     sqlite3_bind_int64(st, 1, t->id);
     sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, t->now_ms);
-    return step_done(st);
+    return bp__store_run(s, st, NULL);
 }
 
 int bp_store_template_put(struct bp_store *s, void *arg)
@@ -99,7 +90,7 @@ int bp_store_template_put(struct bp_store *s, void *arg)
     if ((st = bp__store_stmt(s, SQL_VARIANTS_CLEAR)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, t->id);
-    if ((rc = step_done(st)) < 0)
+    if ((rc = bp__store_run(s, st, NULL)) < 0)
         return rc;
     for (size_t i = 0; i < t->nvariants; i++) {
         const struct bp_store_template_variant *v = &t->variants[i];
@@ -111,7 +102,7 @@ int bp_store_template_put(struct bp_store *s, void *arg)
             sqlite3_bind_text(st, 3, v->subject, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, v->pattern, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, t->now_ms);
-        if ((rc = step_done(st)) < 0)
+        if ((rc = bp__store_run(s, st, NULL)) < 0)
             return rc;
     }
     /* the key is [a-z0-9_.] (schema CHECK), safe to embed in JSON */
@@ -135,7 +126,7 @@ int bp_store_template_delete(struct bp_store *s, void *arg)
     if ((st = bp__store_stmt(s, SQL_DELETE)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, id);
-    if ((rc = step_done(st)) < 0)
+    if ((rc = bp__store_run(s, st, NULL)) < 0)
         return rc;
     snprintf(detail, sizeof detail, "{\"key\":\"%.120s\"}", d->key);
     return bp_store_audit_append(s, d->actor_staff_id, d->actor ? d->actor : "api",

@@ -68,14 +68,6 @@ int bp_store_unsub_find(struct bp_store *s, const char *token,
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
-}
-
 int bp_store_unsub_apply(struct bp_store *s, void *arg)
 {
     struct bp_store_unsub *u = arg;
@@ -93,7 +85,7 @@ int bp_store_unsub_apply(struct bp_store *s, void *arg)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, u->info.contact_id);
     sqlite3_bind_int64(st, 2, u->now_ms);
-    if ((rc = step_done(st)) < 0)
+    if ((rc = bp__store_run(s, st, NULL)) < 0)
         return rc;
     if (sqlite3_changes(s->db) == 0)
         return 0;                       /* cannot happen: the row was read above */
@@ -104,7 +96,7 @@ int bp_store_unsub_apply(struct bp_store *s, void *arg)
     sqlite3_bind_text(st, 3, u->one_click ? "list_unsubscribe_one_click"
                                           : "list_unsubscribe_page", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, u->now_ms);
-    if ((rc = step_done(st)) < 0)
+    if ((rc = bp__store_run(s, st, NULL)) < 0)
         return rc;
     snprintf(detail, sizeof detail,
              "{\"source\":\"email\",\"via\":\"list_unsubscribe\",\"delivery\":%lld,"
