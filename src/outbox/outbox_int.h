@@ -30,7 +30,12 @@ struct bp_outbox {
     struct bp_store_wreq claim_req;
     struct bp_store_claim claim;
     struct bp_store_recover recover;
+    /* Rows marked `sending` and not yet recorded, per channel: at a sender,
+     * or done and waiting for their result to be written.  Counting the
+     * unrecorded ones keeps the rows in doubt after a crash within the
+     * window even when the writer lags (kill -9 test). */
     unsigned in_flight[2];
+    unsigned unrecorded_pending[2], unrecorded_inflight[2];
     uint64_t claimed_total;
     /* results: `pending` fills while `inflight_results` is being recorded */
     bool recording;

@@ -237,7 +237,6 @@ static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r
     int64_t now = bp_clock_now_ms();
 
     (void)job;
-    ob->in_flight[ch]--;
     memset(&res, 0, sizeof res);
     res.delivery_id = j->row.delivery_id;
     snprintf(res.error_code, sizeof res.error_code, "%s", r->error_code);
@@ -251,6 +250,7 @@ static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r
     } else if (r->cls == BP_SEND_TRANSIENT) {
         ob->sends[ch][1]++;
         if (strcmp(r->error_code, "canceled") == 0) {
+            ob->in_flight[ch]--;
             free(j->row._mem);      /* shutdown: recovered at next start */
             free(j);
             return;
@@ -274,13 +274,10 @@ static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r
                     ch ? "email" : "sms", res.error_class, res.error_code,
                     bp_dstate_name(res.to), j->row.attempts);
     push_result(ob, &res);
+    ob->unrecorded_pending[ch]++;   /* still in_flight until recorded */
     free(j->row._mem);
     free(j);
     flush_results(ob);
-    /* Refill at half the window: one claim transaction per window/2 sends
-     * rather than one per send. */
-    if (ob->in_flight[ch] <= ob->env.window[ch] / 2)
-        arm(ob, 0);
 }
 
 static void on_recorded(struct bp_store_wreq *req, int status)
@@ -288,13 +285,23 @@ static void on_recorded(struct bp_store_wreq *req, int status)
     struct bp_outbox *ob = BP_CONTAINER_OF(req, struct bp_outbox, result_req);
 
     ob->recording = false;
+    for (int ch = 0; ch < 2; ch++) {
+        ob->in_flight[ch] -= ob->unrecorded_inflight[ch];
+        ob->unrecorded_inflight[ch] = 0;
+    }
     if (status < 0 && status != BP_ECLOSED)
         bp_log_error("outbox", "record_failed", "err=%s count=%zu",
                      bp_err_name(status), ob->inflight_results.n);
     free(ob->inflight_results.v);
     memset(&ob->inflight_results, 0, sizeof ob->inflight_results);
-    if (status != BP_ECLOSED)
-        flush_results(ob);
+    if (status == BP_ECLOSED)
+        return;
+    flush_results(ob);
+    /* Refill at half the window: one claim transaction per window/2 sends
+     * rather than one per send. */
+    for (int ch = 0; ch < 2; ch++)
+        if (ob->env.senders[ch] != NULL && ob->in_flight[ch] <= ob->env.window[ch] / 2)
+            arm(ob, 0);
 }
 
 static void flush_results(struct bp_outbox *ob)
@@ -305,6 +312,10 @@ static void flush_results(struct bp_outbox *ob)
     ob->inflight_results.now_ms = bp_clock_now_ms();
     memset(&ob->pending, 0, sizeof ob->pending);
     ob->pending_cap = 0;
+    for (int ch = 0; ch < 2; ch++) {
+        ob->unrecorded_inflight[ch] = ob->unrecorded_pending[ch];
+        ob->unrecorded_pending[ch] = 0;
+    }
     ob->recording = true;
     ob->result_req.fn = bp_store_record_results;
     ob->result_req.arg = &ob->inflight_results;
