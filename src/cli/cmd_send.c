@@ -7,7 +7,9 @@
  * is.  The same request over HTTP is POST /api/messages (src/outbox/api.c).
  * Prints the JSON summary (ids and counts) on standard output.
  * --template KEY --arg NAME=VALUE... renders from the same catalogue the
- * daemon loads (bp_tmpl_locales_dir), in each family's language.
+ * daemon uses (locale files + custom templates), in each family's language;
+ * free text is machine-translated per language when [translate] is on.
+ * --dry-run prints the reach preview (bp_outbox_preview_fn) instead.
  *
  * Test-only: BACKPACK_TEST_CLOCK_MS=<ms since epoch> pins the clock
  * (bp_clock_set_fake) so quiet-hours tests need no sleeping.
@@ -41,7 +43,8 @@ static void usage(FILE *f)
         "  --send-at RFC3339      do not send before this time\n"
         "  --allow-fallback       send in the school language when a family's\n"
         "                         language has no translation\n"
-        "  --dry-run              count what would be sent, change nothing\n"
+        "  --dry-run              print the reach preview (languages, channels,\n"
+        "                         texts, SMS segments, cost), change nothing\n"
         "  -c, --config FILE      configuration file\n"
         "  -h, --help             show this help\n");
 }
@@ -196,24 +199,20 @@ static int run(const struct bp_conf *conf, struct send_args *s, struct bp_store 
         bp_store_rollback(st);
         goto fail;
     }
-    if (s->req.dry_run) {
-        bp_store_rollback(st);
-    } else if ((rc = bp_store_audit_append(st, 0, "cli", "announcement.create",
-                                           "announcement", a.announcement_id,
-                                           NULL)) < 0 ||
-               (rc = bp_store_commit(st)) < 0) {
+    if ((rc = bp_store_audit_append(st, 0, "cli", "announcement.create", "announcement",
+                                    a.announcement_id, NULL)) < 0 ||
+        (rc = bp_store_commit(st)) < 0) {
         bp_store_rollback(st);
         goto fail;
     }
     bp_outbox_policy_release(&pol);
     bp_buf_init(&out, 4096);
-    if (bp_outbox_summary_json(&a, s->req.dry_run, &out) == 0)
+    if (bp_outbox_summary_json(&a, false, &out) == 0)
         printf("%s\n", out.data);
     bp_buf_free(&out);
-    if (!s->req.dry_run)
-        bp_log_info("outbox", "announcement", "id=%lld via=cli sms=%lld email=%lld held=%lld",
-                    (long long)a.announcement_id, (long long)a.deliveries[0],
-                    (long long)a.deliveries[1], (long long)a.held);
+    bp_log_info("outbox", "announcement", "id=%lld via=cli sms=%lld email=%lld held=%lld",
+                (long long)a.announcement_id, (long long)a.deliveries[0],
+                (long long)a.deliveries[1], (long long)a.held);
     return BP_EXIT_OK;
 fail:
     fprintf(stderr, "backpack send: %s%s%s\n", bp_strerror(rc),
