@@ -66,11 +66,6 @@ static const char SQL_RECENT_OUTBOUND[] =
     "  JOIN conversation c ON c.id = m.conversation_id"
     " WHERE d.contact_id = ?1 AND d.created_at >= ?2"
     " ORDER BY d.created_at DESC, d.id DESC LIMIT 1";
-static const char SQL_FIND_CONVO[] =
-    "SELECT id FROM conversation WHERE student_id = ?1";
-static const char SQL_NEW_CONVO[] =
-    "INSERT INTO conversation (student_id, reply_token, created_at)"
-    " VALUES (?1, lower(hex(randomblob(12))), ?2)";
 static const char SQL_INSERT[] =
     "INSERT INTO message (conversation_id, direction, channel, kind,"
     "  guardian_id, contact_id, from_address, to_address, subject, body,"
@@ -380,24 +375,6 @@ static int by_sender(struct bp_store *s, const struct bp_store_email_in *in,
     return 0;
 }
 
-static int conversation_of(struct bp_store *s, int64_t student, int64_t now,
-                           int64_t *out)
-{
-    int64_t v[1] = {0};
-    sqlite3_stmt *st;
-    int rc = row_ints(s, SQL_FIND_CONVO, NULL, student, 0, v, 1);
-
-    if (rc != 0) {
-        *out = v[0];
-        return rc < 0 ? rc : 0;
-    }
-    if ((st = bp__store_stmt(s, SQL_NEW_CONVO)) == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, student);
-    sqlite3_bind_int64(st, 2, now);
-    return bp__store_run(s, st, out);
-}
-
 /*
  * A bounce: finds the delivery (by Message-ID, else the latest sent e-mail
  * delivery to the failed address within the window) and moves it to
@@ -585,7 +562,8 @@ static int thread_message(struct bp_store *s, struct bp_store_email_in *in,
     if (t->rule == NULL && (rc = by_sender(s, in, t)) < 0)
         return rc;
     if (t->student_id > 0)
-        return conversation_of(s, t->student_id, in->now_ms, &t->conversation_id);
+        return bp__store_conversation_of(s, t->student_id, in->now_ms,
+                                         &t->conversation_id);
     return 0;
 }
 

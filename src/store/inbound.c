@@ -37,11 +37,6 @@ static const char SQL_RECENT_OUTBOUND[] =
     "  JOIN conversation c ON c.id = m.conversation_id"
     " WHERE d.contact_id = ?1 AND d.created_at >= ?2"
     " ORDER BY d.created_at DESC, d.id DESC LIMIT 1";
-static const char SQL_FIND_CONVO[] =
-    "SELECT id FROM conversation WHERE student_id = ?1";
-static const char SQL_NEW_CONVO[] =
-    "INSERT INTO conversation (student_id, reply_token, created_at)"
-    " VALUES (?1, lower(hex(randomblob(12))), ?2)";
 static const char SQL_NEW_CONTACT[] =
     "INSERT INTO contact (kind, address, status, consent_source, consent_at,"
     "                     created_at, updated_at)"
@@ -217,30 +212,6 @@ static int thread_message(struct bp_store *s, struct bp_store_inbound *in,
                                 "%s%lld", i ? "," : "", (long long)cands[i]);
     snprintf(t->candidates + off, sizeof t->candidates - off, "]");
     return 0;
-}
-
-static int conversation_of(struct bp_store *s, int64_t student, int64_t now,
-                           int64_t *out)
-{
-    sqlite3_stmt *st = bp__store_stmt(s, SQL_FIND_CONVO);
-    int rc;
-
-    if (st == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, student);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc != SQLITE_DONE)
-        return bp__store_err(rc);
-    if ((st = bp__store_stmt(s, SQL_NEW_CONVO)) == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, student);
-    sqlite3_bind_int64(st, 2, now);
-    return bp__store_run(s, st, out);
 }
 
 static int consent(struct bp_store *s, int64_t contact, const char *kind,
@@ -446,7 +417,8 @@ int bp_store_inbound_sms(struct bp_store *s, void *arg)
         (rc = thread_message(s, in, &t)) < 0)
         return rc;
     if (t.student_id > 0 &&
-        (rc = conversation_of(s, t.student_id, in->now_ms, &in->conversation_id)) < 0)
+        (rc = bp__store_conversation_of(s, t.student_id, in->now_ms,
+                                        &in->conversation_id)) < 0)
         return rc;
     in->contact_id = t.contact_id;
     in->match_rule = t.rule;
