@@ -10,7 +10,8 @@
  *                (El ... escribió: / Le ... a écrit : / Em ... escreveu: /
  *                Vào ... đã viết: / ... 写道：), possibly wrapped over up
  *                to three lines; it must start a paragraph and contain a
- *                digit or '@' (dates do), so "my son wrote:" is no marker;
+ *                digit or '@' (dates do) or be followed at once by a '>'
+ *                quote, so "my son wrote:" in a sentence is no marker;
  *   header block "From:" (De:, De :, Từ:, 发件人:, Von:...) followed within
  *                eight lines by two of Sent/Date/To/Subject/Cc in the same
  *                languages (Outlook desktop, web, mobile), together with a
@@ -161,8 +162,16 @@ static size_t attribution_at(const struct lines *ls, size_t i)
         digits = digits || has_date_or_addr(l.p, l.n);
         if (total > 400)
             return 0;
-        if (has_attrib_suffix(l))
-            return digits ? k + 1 : 0;
+        if (has_attrib_suffix(l)) {
+            size_t next = i + k + 1;
+            if (digits)
+                return k + 1;
+            /* no date or address ("On Monday, Ms Lee wrote:"): still an
+             * attribution when a '>' quote follows at once */
+            if (next < ls->n && blank(ls->v[next]))
+                next++;
+            return next < ls->n && quoted(ls->v[next]) ? k + 1 : 0;
+        }
     }
     return 0;
 }

@@ -48,6 +48,14 @@ static void test_not_an_attribution(void)
     CHECK("On Monday he wrote:\nhi", "On Monday he wrote:\nhi");
 }
 
+static void test_bare_attribution_before_a_quote(void)
+{
+    /* No date or address, but a '>' quote follows at once: a marker. */
+    CHECK("Thank you, he will bring his lunch.\n\nOn Mon, Riverside wrote:\n"
+          "> Field trip tomorrow!\n", "Thank you, he will bring his lunch.");
+    CHECK("Gracias.\n\nEl lunes, la escuela escribió:\n\n> Excursión\n", "Gracias.");
+}
+
 static void test_outlook_blocks(void)
 {
     CHECK("Thanks!\n\n________________________________\nFrom: Lincoln "
@@ -128,6 +136,7 @@ int main(void)
     BP_TEST(test_gmail_attribution);
     BP_TEST(test_localized_attributions);
     BP_TEST(test_not_an_attribution);
+    BP_TEST(test_bare_attribution_before_a_quote);
     BP_TEST(test_outlook_blocks);
     BP_TEST(test_separators);
     BP_TEST(test_signatures);
