@@ -4,6 +4,8 @@
  * on first use with a random reply token (the +token of e-mail reply
  * addresses).  Shared by the inbound paths (SMS and e-mail); the roster
  * import and the outbox create them set-based in their own statements.
+ * Also where an inbound message is filed once stored: its conversation is
+ * touched, or it goes to triage (inbound_unmatched).
  */
 #include "store_int.h"
 
@@ -12,6 +14,11 @@ static const char SQL_FIND_CONVO[] =
 static const char SQL_NEW_CONVO[] =
     "INSERT INTO conversation (student_id, reply_token, created_at)"
     " VALUES (?1, lower(hex(randomblob(12))), ?2)";
+static const char SQL_TOUCH_CONVO[] =
+    "UPDATE conversation SET last_message_at = ?2 WHERE id = ?1";
+static const char SQL_TRIAGE[] =
+    "INSERT INTO inbound_unmatched (message_id, reason, candidates, created_at)"
+    " VALUES (?1, ?2, ?3, ?4)";
 
 int bp__store_conversation_of(struct bp_store *s, int64_t student, int64_t now_ms,
                               int64_t *out)
@@ -35,4 +42,27 @@ int bp__store_conversation_of(struct bp_store *s, int64_t student, int64_t now_m
     sqlite3_bind_int64(st, 1, student);
     sqlite3_bind_int64(st, 2, now_ms);
     return bp__store_run(s, st, out);
+}
+
+int bp__store_file_inbound(struct bp_store *s, int64_t message_id,
+                           int64_t conversation_id, const char *reason,
+                           const char *candidates, int64_t now_ms)
+{
+    sqlite3_stmt *st;
+
+    if (conversation_id > 0) {
+        if ((st = bp__store_stmt(s, SQL_TOUCH_CONVO)) == NULL)
+            return BP_ESTORE;
+        sqlite3_bind_int64(st, 1, conversation_id);
+        sqlite3_bind_int64(st, 2, now_ms);
+        return bp__store_run(s, st, NULL);
+    }
+    if ((st = bp__store_stmt(s, SQL_TRIAGE)) == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_int64(st, 1, message_id);
+    sqlite3_bind_text(st, 2, reason, -1, SQLITE_TRANSIENT);
+    bp__store_bind_text_or_null(st, 3,
+                                candidates != NULL && candidates[0] ? candidates : NULL);
+    sqlite3_bind_int64(st, 4, now_ms);
+    return bp__store_run(s, st, NULL);
 }

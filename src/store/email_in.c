@@ -73,11 +73,6 @@ static const char SQL_INSERT[] =
     "  media, match_rule, created_at)"
     " VALUES (?1, 'in', 'email', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
     "         ?12, ?13, ?14, ?15, ?16)";
-static const char SQL_TOUCH_CONVO[] =
-    "UPDATE conversation SET last_message_at = ?2 WHERE id = ?1";
-static const char SQL_TRIAGE[] =
-    "INSERT INTO inbound_unmatched (message_id, reason, candidates, created_at)"
-    " VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_BOUNCED_BY_ID[] =
     "SELECT d.id, d.state, d.contact_id, m.conversation_id FROM delivery d"
     "  JOIN message m ON m.id = d.message_id"
@@ -511,23 +506,8 @@ static int insert_message(struct bp_store *s, struct bp_store_email_in *in,
 static int file_away(struct bp_store *s, struct bp_store_email_in *in,
                      const struct thread_state *t)
 {
-    sqlite3_stmt *st;
-
-    if (t->conversation_id > 0) {
-        if ((st = bp__store_stmt(s, SQL_TOUCH_CONVO)) == NULL)
-            return BP_ESTORE;
-        sqlite3_bind_int64(st, 1, t->conversation_id);
-        sqlite3_bind_int64(st, 2, in->now_ms);
-        return bp__store_run(s, st, NULL);
-    }
-    if ((st = bp__store_stmt(s, SQL_TRIAGE)) == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, in->message_id);
-    sqlite3_bind_text(st, 2, t->triage_reason ? t->triage_reason : "unknown_sender",
-                      -1, SQLITE_STATIC);
-    bp__store_bind_text_or_null(st, 3, t->candidates[0] ? t->candidates : NULL);
-    sqlite3_bind_int64(st, 4, in->now_ms);
-    return bp__store_run(s, st, NULL);
+    return bp__store_file_inbound(s, in->message_id, t->conversation_id, t->triage_reason ? t->triage_reason : "unknown_sender",
+                                  t->candidates, in->now_ms);
 }
 
 static int find_duplicate(struct bp_store *s, struct bp_store_email_in *in)

@@ -49,11 +49,6 @@ static const char SQL_INSERT_IN[] =
     "  possible_revocation, guardian_id, contact_id, from_address, to_address,"
     "  body, provider, provider_msg_id, media, match_rule, created_at)"
     " VALUES (?1, 'in', 'sms', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-static const char SQL_TOUCH_CONVO[] =
-    "UPDATE conversation SET last_message_at = ?2 WHERE id = ?1";
-static const char SQL_TRIAGE[] =
-    "INSERT INTO inbound_unmatched (message_id, reason, candidates, created_at)"
-    " VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_CONSENT[] =
     "INSERT INTO consent_event (contact_id, kind, source, message_id, created_at)"
     " VALUES (?1, ?2, 'sms_keyword', ?3, ?4)";
@@ -368,22 +363,8 @@ static int insert_message(struct bp_store *s, struct bp_store_inbound *in,
 static int file_away(struct bp_store *s, struct bp_store_inbound *in,
                      const struct thread_state *t)
 {
-    sqlite3_stmt *st;
-
-    if (in->conversation_id > 0) {
-        if ((st = bp__store_stmt(s, SQL_TOUCH_CONVO)) == NULL)
-            return BP_ESTORE;
-        sqlite3_bind_int64(st, 1, in->conversation_id);
-        sqlite3_bind_int64(st, 2, in->now_ms);
-        return bp__store_run(s, st, NULL);
-    }
-    if ((st = bp__store_stmt(s, SQL_TRIAGE)) == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, in->message_id);
-    sqlite3_bind_text(st, 2, t->triage_reason, -1, SQLITE_STATIC);
-    bp__store_bind_text_or_null(st, 3, t->candidates[0] ? t->candidates : NULL);
-    sqlite3_bind_int64(st, 4, in->now_ms);
-    return bp__store_run(s, st, NULL);
+    return bp__store_file_inbound(s, in->message_id, in->conversation_id, t->triage_reason,
+                                  t->candidates, in->now_ms);
 }
 
 int bp_store_inbound_sms(struct bp_store *s, void *arg)

@@ -54,6 +54,13 @@ int bp__store_run(struct bp_store *s, sqlite3_stmt *st, int64_t *rowid);
 int bp__store_conversation_of(struct bp_store *s, int64_t student, int64_t now_ms,
                               int64_t *out);
 
+/* Files a stored inbound message: touches its conversation, or (when
+ * conversation_id is 0) puts it in triage with reason and the candidate
+ * student ids (JSON array or NULL).  0 or BP_E... */
+int bp__store_file_inbound(struct bp_store *s, int64_t message_id,
+                           int64_t conversation_id, const char *reason,
+                           const char *candidates, int64_t now_ms);
+
 /* Runs a statement-less SQL script (schema, pragmas).  eb may be NULL. */
 int bp__store_exec(struct bp_store *s, const char *sql, struct bp_errbuf *eb);
 
