@@ -151,6 +151,27 @@ def serve(workdir):
         d.stop(signal.SIGTERM)
 
 
+def free_port():
+    """A free TCP port on the loopback address (for servers a test starts)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def poll(pred, deadline=30.0, what="condition", interval=0.02):
+    """Waits for pred() to be truthy (an event, with a deadline) and returns
+    its value; raises AssertionError naming `what` on the deadline."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def http_request(port, method, path, body=None, headers=None, timeout=10):
     """One request on a fresh connection; returns (status, headers dict
     with lower-case names, body bytes)."""

@@ -4,6 +4,7 @@ deliveries, the real daemon's outbox notices them (scheduler poll), sends
 through the real SMS sender to the imitation Twilio, and records results.
 Waits are polls with deadlines on the database or the fake's long-poll
 reads; nothing sleeps for timing."""
+import functools
 import json
 import os
 import subprocess
@@ -12,6 +13,10 @@ import time
 import pytest
 
 from sms_support import BIN, FakeTwilio, query, school_config
+from conftest import poll as wait_for  # noqa: E402
+
+# this file's default deadline
+poll = functools.partial(wait_for, deadline=20.0)
 
 SEED = """
 INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,0,0);
@@ -29,16 +34,6 @@ INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES
  (34,'email','bo@example.org','bounced',0,0);
 INSERT INTO guardian_contact VALUES (20,30),(21,31),(22,32),(23,33),(23,34);
 """
-
-
-def poll(pred, deadline=20.0, what="condition"):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 @pytest.fixture

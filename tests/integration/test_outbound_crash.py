@@ -11,6 +11,7 @@ I-Twilio-Idempotency-Token and counts them: GET /_fake/stats?tokens=1).
   repeated after the restart are at most the in-flight window (no duplicate burst).
 
 Waits poll the database or the fake with deadlines; nothing sleeps for timing."""
+import functools
 import os
 import signal
 import subprocess
@@ -19,7 +20,11 @@ import time
 import pytest
 
 from conftest import Daemon
+from conftest import poll as wait_for  # noqa: E402
 from sms_support import BIN, SOURCE_DIR, FakeTwilio, query
+
+# this file's default deadline
+poll = functools.partial(wait_for, deadline=60.0)
 
 GEN = os.path.join(SOURCE_DIR, "tests", "tools", "gen_oneroster.py")
 SCHOOL_NUMBER = "+15550109999"
@@ -41,16 +46,6 @@ INSERT INTO contact (id,kind,address,created_at,updated_at) VALUES
  (33,'sms','+15550100023',0,0),(34,'sms','+15550100024',0,0);
 INSERT INTO guardian_contact VALUES (20,30),(21,31),(22,32),(23,33),(24,34);
 """
-
-
-def poll(pred, deadline=60.0, what="condition"):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from conftest import http_request
+from conftest import free_port, poll  # noqa: E402
 from sms_support import BIN, FakeTwilio, query
 
 STRICT = email.policy.default.clone(raise_on_defect=True)
@@ -95,24 +96,6 @@ class Sink:
     def count(self):
         with self.lock:
             return len(self.messages)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def poll(pred, deadline=30.0, what="condition"):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 @pytest.fixture

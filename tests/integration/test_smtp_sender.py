@@ -17,6 +17,7 @@ import threading
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import free_port  # noqa: E402
 
 STRICT = email.policy.default.clone(raise_on_defect=True)
 FROM = "office@school.example"
@@ -52,14 +53,6 @@ class Sink:
             self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
                                   "raw": envelope.original_content})
         return "250 Message accepted for delivery"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from conftest import BIN, http_request
+from conftest import free_port, poll  # noqa: E402
 
 STRICT = email.policy.default.clone(raise_on_defect=True)
 PUBLIC_URL = "https://backpack.example.org"
@@ -81,24 +82,6 @@ class Sink:
     def snapshot(self):
         with self.lock:
             return list(self.messages)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def poll(pred, deadline=30.0, what="condition"):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def query(db, sql, args=()):
