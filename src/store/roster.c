@@ -44,16 +44,24 @@ static const char SQL_STAFF_INS[] =
     "INSERT INTO staff (sourced_id, school_id, email, display_name, role,"
     " active, created_at, updated_at)"
     " VALUES (?1, ?2, ?3, ?4, 'teacher', ?5, ?6, ?6)";
+/* A deactivating row (active = 0) often carries only sourcedId and status:
+ * its empty name, grade and school leave the stored ones as they were, so
+ * the record of who the person was survives the deletion. */
 static const char SQL_STAFF_UPD[] =
-    "UPDATE staff SET sourced_id = ?2, school_id = ?3, email = ?4,"
-    " display_name = ?5, active = ?6, updated_at = ?7 WHERE id = ?1";
+    "UPDATE staff SET sourced_id = ?2,"
+    " school_id = CASE WHEN ?6 THEN ?3 ELSE coalesce(?3, school_id) END,"
+    " email = ?4, display_name = coalesce(nullif(?5, ''), display_name),"
+    " active = ?6, updated_at = ?7 WHERE id = ?1";
 static const char SQL_STUDENT_INS[] =
     "INSERT INTO student (sourced_id, school_id, given_name, family_name,"
     " grade, active, created_at, updated_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
 static const char SQL_STUDENT_UPD[] =
-    "UPDATE student SET school_id = ?2, given_name = ?3, family_name = ?4,"
-    " grade = ?5, active = ?6, updated_at = ?7 WHERE id = ?1";
+    "UPDATE student SET school_id = ?2,"
+    " given_name = coalesce(nullif(?3, ''), given_name),"
+    " family_name = coalesce(nullif(?4, ''), family_name),"
+    " grade = CASE WHEN ?6 THEN ?5 ELSE coalesce(?5, grade) END,"
+    " active = ?6, updated_at = ?7 WHERE id = ?1";
 static const char SQL_GUARDIAN_INS[] =
     "INSERT INTO guardian (sourced_id, given_name, family_name, locale,"
     " preferred_channel, created_at, updated_at)"

@@ -140,6 +140,37 @@ def test_edits_update_on_reimport(district):
                          (s[col["sourcedId"]],)).fetchone()[0] == 0
 
 
+def test_tobedeleted_row_without_names_keeps_them(district):
+    # SIS exports often send a deletion as sourcedId + status only.
+    bundle, exp, conf, db = district
+    run("roster", "import", "--oneroster", bundle, "-c", conf, check=0)
+    path = os.path.join(bundle, "users.csv")
+    header, rows = read_csv(path)
+    col = {n: i for i, n in enumerate(header)}
+    s = next(r for r in rows if r[col["role"]] == "student")
+    t = next(r for r in rows if r[col["role"]] == "teacher")
+    with sqlite3.connect(db) as c:
+        before_s = c.execute("SELECT given_name, family_name, grade FROM student "
+                             "WHERE sourced_id = ?", (s[col["sourcedId"]],)).fetchone()
+        before_t = c.execute("SELECT display_name, school_id FROM staff WHERE sourced_id = ?",
+                             (t[col["sourcedId"]],)).fetchone()
+    for r in (s, t):
+        r[col["status"]] = "tobedeleted"
+        r[col["givenName"]] = r[col["familyName"]] = ""
+    s[col["grades"]] = ""
+    t[col["orgSourcedIds"]] = ""
+    write_csv(path, header, rows)
+    p = run("roster", "import", "--oneroster", bundle, "-c", conf, check=0)
+    assert re.search(r"students\s+0 created,\s+1 updated", p.stdout), p.stdout
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT given_name, family_name, grade, active FROM student "
+                         "WHERE sourced_id = ?", (s[col["sourcedId"]],)).fetchone() == \
+            before_s + (0,)
+        assert c.execute("SELECT display_name, school_id, active FROM staff "
+                         "WHERE sourced_id = ?", (t[col["sourcedId"]],)).fetchone() == \
+            before_t + (0,)
+
+
 def test_broken_files_change_nothing(district, workdir):
     bundle, exp, conf, db = district
     run("roster", "import", "--oneroster", bundle, "-c", conf, check=0)
