@@ -37,6 +37,10 @@ struct bp_imap_opts {
     size_t max_attachment_bytes;   /* attachment content kept (0 = none) */
     size_t raw_keep_bytes;         /* raw message kept for audit */
     size_t batch_max;              /* messages per poll cycle (0 = 500) */
+    /* Called on the loop thread after the commit of each newly stored
+     * (non-duplicate) e-mail; conversation_id 0: in triage.  NULL: none. */
+    void (*on_stored)(void *arg, int64_t message_id, int64_t conversation_id);
+    void *on_stored_arg;
 };
 
 /* Error kinds counted in /metrics (backpack_imap_errors_total{kind}). */

@@ -104,6 +104,8 @@ static void on_write_done(struct bp_store_wreq *req, int status)
             bp_log_debug("imap", "message_stored", "uid=%lld msg=%lld convo=%lld rule=%s",
                          (long long)m->uid, (long long)m->in.message_id,
                          (long long)m->in.conversation_id, m->in.match_rule);
+            if (im->on_stored != NULL)
+                im->on_stored(im->on_stored_arg, m->in.message_id, m->in.conversation_id);
         }
     }
     msg_done(im, m);

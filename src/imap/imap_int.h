@@ -163,6 +163,8 @@ struct bp_imap {
     struct bp__imap_parse_conf pc;
     int64_t poll_ms, window_ms;
     size_t max_msg, batch_max;
+    void (*on_stored)(void *arg, int64_t message_id, int64_t conversation_id);
+    void *on_stored_arg;
     /* cursor as committed */
     bool cursor_loaded;
     int64_t uidvalidity, last_uid;

@@ -111,6 +111,8 @@ int bp_imap_new(uv_loop_t *loop, struct bp_store_writer *writer,
     im->window_ms = o->thread_window_ms;
     im->max_msg = o->max_message_bytes;
     im->batch_max = o->batch_max ? o->batch_max : BP__IMAP_WINDOW_MAX;
+    im->on_stored = o->on_stored;
+    im->on_stored_arg = o->on_stored_arg;
     init_runners(im, o);
     uv_timer_init(loop, &im->timer);
     im->timer.data = im;
