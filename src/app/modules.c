@@ -29,6 +29,7 @@ struct bp__app_modules {
     struct bp_unsub *unsub;
     const struct bp_conf *conf;
     uint64_t events_sms_in;     /* new inbound messages announced */
+    uint64_t events_email_in;
     void (*inbound_fn)(void *arg, int64_t message_id);   /* bp_app_on_inbound_message */
     void *inbound_arg;
 };
@@ -78,29 +79,50 @@ static int render_reply(void *ctx, enum bp_store_reply kind, const char *locale,
 
 static int ingest_metrics(void *arg, struct bp_buf *out)
 {
-    struct bp__app_modules *m = arg;
-    int rc = bp_ingest_metrics_write(m->ingest, out);
-
-    if (rc == 0)
-        rc = bp_buf_printf(out,
-            "# HELP backpack_message_events_total New messages announced to live subscribers.\n"
-            "# TYPE backpack_message_events_total counter\n"
-            "backpack_message_events_total{kind=\"sms_in\"} %llu\n",
-            (unsigned long long)m->events_sms_in);
-    return rc;
+    return bp_ingest_metrics_write(arg, out);
 }
 
-/* The live-update seam: each stored inbound message is announced here; the
+/* Registered whenever SMS or IMAP is on: both kinds, so the family is
+ * complete whichever inbound paths are configured. */
+static int events_metrics(void *arg, struct bp_buf *out)
+{
+    struct bp__app_modules *m = arg;
+
+    return bp_buf_printf(out,
+        "# HELP backpack_message_events_total New messages announced to live subscribers.\n"
+        "# TYPE backpack_message_events_total counter\n"
+        "backpack_message_events_total{kind=\"sms_in\"} %llu\n"
+        "backpack_message_events_total{kind=\"email_in\"} %llu\n",
+        (unsigned long long)m->events_sms_in, (unsigned long long)m->events_email_in);
+}
+
+/* The live-update seam: each stored inbound message (SMS or e-mail) is
+ * announced here, on the loop thread after its commit; the inbound
+ * handler (machine translation for the teacher) hears of it, and the
  * dashboard's SSE endpoint will fan it out to the staff who may see it. */
+static void announce(struct bp__app_modules *m, const char *kind, int64_t message_id,
+                     int64_t conversation_id)
+{
+    bp_log_debug("app", "message_event", "kind=%s msg=%lld convo=%lld", kind,
+                 (long long)message_id, (long long)conversation_id);
+    if (m->inbound_fn != NULL)
+        m->inbound_fn(m->inbound_arg, message_id);
+}
+
 static void on_message_event(void *arg, const struct bp_ingest_event *ev)
 {
     struct bp__app_modules *m = arg;
 
     m->events_sms_in++;
-    bp_log_debug("app", "message_event", "kind=%s msg=%lld convo=%lld", ev->kind,
-                 (long long)ev->message_id, (long long)ev->conversation_id);
-    if (m->inbound_fn != NULL)
-        m->inbound_fn(m->inbound_arg, ev->message_id);
+    announce(m, ev->kind, ev->message_id, ev->conversation_id);
+}
+
+static void on_email_stored(void *arg, int64_t message_id, int64_t conversation_id)
+{
+    struct bp__app_modules *m = arg;
+
+    m->events_email_in++;
+    announce(m, "email_in", message_id, conversation_id);
 }
 
 void bp_app_on_inbound_message(struct bp_app *app, void (*fn)(void *arg, int64_t message_id),
@@ -135,7 +157,7 @@ static int start_ingest(struct bp_app *app, struct bp__app_modules *m,
         return rc;
     }
     bp_ingest_listen(m->ingest, on_message_event, m);
-    bp_app_add_metrics(app, ingest_metrics, m);
+    bp_app_add_metrics(app, ingest_metrics, m->ingest);
     bp_log_info("app", "sms_webhooks_enabled", "provider=%s", o.provider);
     return 0;
 }
@@ -165,6 +187,8 @@ static int start_imap(struct bp_app *app, struct bp__app_modules *m,
         .max_message_bytes = (size_t)c->imap_max_message_bytes,
         .max_attachment_bytes = (size_t)c->imap_max_attachment_bytes,
         .raw_keep_bytes = (size_t)c->imap_raw_keep_bytes,
+        .on_stored = on_email_stored,
+        .on_stored_arg = m,
     };
     int rc = bp_imap_new(&app->loop, app->writer, app->ro, &o, &m->imap, eb);
 
@@ -232,6 +256,8 @@ int bp_app_modules_start(struct bp_app *app, struct bp_errbuf *eb)
         return rc;
     if (app->conf->imap_enabled && (rc = start_imap(app, m, eb)) < 0)
         return rc;
+    if (app->conf->sms_enabled || app->conf->imap_enabled)
+        bp_app_add_metrics(app, events_metrics, m);
     return 0;
 }
 
