@@ -3,16 +3,23 @@
  * Unit tests of src/sms: form encoding, Retry-After parsing, the one
  * classification of Messages API outcomes, the token bucket, and the sender
  * on a real libuv loop against a refused loopback port (connect error is
- * TRANSIENT; close cancels queued jobs exactly once; uv_loop_close == 0).
+ * TRANSIENT; close cancels queued jobs exactly once; uv_loop_close == 0),
+ * and [sms] rate_per_second = 0 meaning "no limit" (schema and sender).
  * The full exchange with the imitation Twilio is in
  * tests/integration/test_sms_sender.py.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 #include <uv.h>
 
 #include "bp_test.h"
+#include "bp/conf.h"
 #include "bp/sms.h"
 #include "sms_int.h"
+#include "sms_req.h"
 
 static void test_form_encoding(void)
 {
@@ -141,24 +148,32 @@ static int refused_port(void)
     return ntohs(a.sin_port);
 }
 
+/* A sender (max_in_flight 4, burst 1) against a refused port, with njobs
+ * submitted. */
+static void start_sender(uv_loop_t *loop, struct bp_sender *s, char *base, size_t cap,
+                         unsigned rate, struct bp_send_job *jobs, int njobs)
+{
+    memset(&seen, 0, sizeof seen);
+    snprintf(base, cap, "http://127.0.0.1:%d", refused_port());
+    struct bp_sms_opts o = { .api_base = base, .account_sid = "AC0123", .auth_token = "t",
+                             .from_number = "+15005550001", .rate_per_second = rate,
+                             .burst = 1, .max_in_flight = 4, .request_timeout_ms = 2000 };
+    uv_loop_init(loop);
+    ASSERT_OK(bp_sms_sender_new(loop, &o, s, NULL));
+    for (int i = 1; i <= njobs; i++) {
+        jobs[i] = (struct bp_send_job){ .delivery_id = i, .to = "+15005550006", .body = "hi",
+                                        .idempotency_key = "k" };
+        ASSERT_OK(s->submit(s->self, &jobs[i], on_done, NULL));
+    }
+}
+
 static void run_sender(bool close_at_once, int njobs)
 {
     uv_loop_t loop;
     struct bp_sender s;
     char base[64];
     struct bp_send_job jobs[8];
-    memset(&seen, 0, sizeof seen);
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", refused_port());
-    struct bp_sms_opts o = { .api_base = base, .account_sid = "AC0123", .auth_token = "t",
-                             .from_number = "+15005550001", .rate_per_second = 1, .burst = 1,
-                             .max_in_flight = 4, .request_timeout_ms = 2000 };
-    uv_loop_init(&loop);
-    ASSERT_OK(bp_sms_sender_new(&loop, &o, &s, NULL));
-    for (int i = 1; i <= njobs; i++) {
-        jobs[i] = (struct bp_send_job){ .delivery_id = i, .to = "+15005550006", .body = "hi",
-                                        .idempotency_key = "k" };
-        ASSERT_OK(s.submit(s.self, &jobs[i], on_done, NULL));
-    }
+    start_sender(&loop, &s, base, sizeof base, 1, jobs, njobs);
     ASSERT_EQ(seen.calls[1], 0);                      /* never from inside submit */
     ASSERT_EQ(s.in_flight(s.self), (unsigned)njobs);
     if (close_at_once) {
@@ -185,6 +200,64 @@ static void run_sender(bool close_at_once, int njobs)
 static void test_refused_is_transient_then_close_cancels(void) { run_sender(false, 5); }
 static void test_close_at_once_cancels_each_once(void) { run_sender(true, 5); }
 
+/* [sms] rate_per_second = 0 is accepted and means "no limit": every job
+ * goes on the wire at submit time up to max_in_flight, where a rate of 1
+ * (burst 1) lets exactly one go. */
+static void started_at_submit(unsigned rate, unsigned *active)
+{
+    uv_loop_t loop;
+    struct bp_sender s;
+    char base[64];
+    struct bp_send_job jobs[8];
+    start_sender(&loop, &s, base, sizeof base, rate, jobs, 6);
+    *active = ((struct bp_sms *)s.self)->active;
+    s.close(s.self, on_closed, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ASSERT_TRUE(seen.closed);
+    ASSERT_EQ(uv_loop_close(&loop), 0);
+    for (int i = 1; i <= 6; i++)
+        ASSERT_EQ(seen.calls[i], 1);
+}
+
+static void test_rate_zero_is_no_limit(void)
+{
+    unsigned active = 0;
+    started_at_submit(0, &active);
+    ASSERT_EQ(active, 4);                  /* only max_in_flight holds them */
+    started_at_submit(1, &active);
+    ASSERT_EQ(active, 1);                  /* the bucket holds them */
+}
+
+static bool conf_accepts_rate(const char *rate, int64_t *got)
+{
+    char path[] = "/tmp/bp-test-sms-conf.XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    struct bp_conf *c = NULL;
+    struct bp_errbuf eb;
+    fprintf(f, "[store]\npath = /tmp/unused.db\n[school]\nname = T\n"
+               "[sms]\nrate_per_second = %s\n", rate);
+    fclose(f);
+    int rc = bp_conf_load(path, &c, &eb);
+    unlink(path);
+    if (rc == 0) {
+        *got = c->sms_rate_per_second;
+        bp_conf_free(c);
+    }
+    return rc == 0;
+}
+
+static void test_conf_rate_range(void)
+{
+    int64_t v = -1;
+    ASSERT_TRUE(conf_accepts_rate("0", &v));
+    ASSERT_EQ(v, 0);
+    ASSERT_TRUE(conf_accepts_rate("10000", &v));
+    ASSERT_EQ(v, 10000);
+    ASSERT_FALSE(conf_accepts_rate("-1", &v));
+    ASSERT_FALSE(conf_accepts_rate("10001", &v));
+}
+
 static void test_bad_options(void)
 {
     uv_loop_t loop;
@@ -206,5 +279,7 @@ int main(void)
     BP_TEST(test_refused_is_transient_then_close_cancels);
     BP_TEST(test_close_at_once_cancels_each_once);
     BP_TEST(test_bad_options);
+    BP_TEST(test_rate_zero_is_no_limit);
+    BP_TEST(test_conf_rate_range);
     return bp_test_done();
 }
