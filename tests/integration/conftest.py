@@ -10,6 +10,8 @@
   (.port, .pid, .log(), .error_lines(), .wait_log(regex), .stop()).  Every
   daemon started is stopped by PID in a finalizer: SIGTERM, then SIGKILL
   after a deadline.
+- start_seeded(serve, config, seed_sql): migrate + seed + serve, for tests
+  that seed the roster with SQL.
 - http_request / raw_exchange: tiny loopback clients.
 
 Waiting is always for an event (a log line, a socket answer) with a
@@ -21,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -149,6 +152,24 @@ def serve(workdir):
     yield start
     for d in started:
         d.stop(signal.SIGTERM)
+
+
+def start_seeded(serve, config, seed, started=r"event=started"):
+    """Migrates the store of config (write_config's: backpack.db beside it),
+    runs the seed SQL on it, starts `backpack serve` and waits for the log
+    line `started`.  Returns the Daemon with .config and .db set."""
+    db = os.path.join(os.path.dirname(config), "backpack.db")
+    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
+    con = sqlite3.connect(db)
+    try:
+        con.executescript(seed)
+        con.commit()
+    finally:
+        con.close()
+    d = serve(config)
+    d.wait_log(started)
+    d.config, d.db = config, db
+    return d
 
 
 def free_port():

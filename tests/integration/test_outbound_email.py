@@ -12,23 +12,18 @@ number, and In-Reply-To/References on a staff reply to a parent's e-mail.
 Waits poll the database or the fake's long-poll reads with deadlines; nothing sleeps for
 timing."""
 import email
-import email.policy
 import json
-import os
 import socket
 import sqlite3
 import subprocess
-import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
-
-from conftest import http_request
-from conftest import free_port, poll  # noqa: E402
+from conftest import http_request, start_seeded
+from conftest import poll
 from sms_support import BIN, FakeTwilio, query
+from smtp_support import STRICT, sink  # noqa: F401
 
-STRICT = email.policy.default.clone(raise_on_defect=True)
 PUBLIC_URL = "https://backpack.example.org"
 SCHOOL = "École Lincoln"
 FROM = "office@lincoln.example"
@@ -73,43 +68,6 @@ EVENT = ["--template", "tmpl.event_reminder", "--arg", "event=Science Fair",
          "--arg", "count=3"]
 
 
-class Sink:
-    """aiosmtpd handler: stores every message (envelope + raw) and counts sessions."""
-
-    def __init__(self):
-        self.messages = []
-        self.sessions = 0
-        self.lock = threading.Lock()
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        with self.lock:
-            self.sessions += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                                  "raw": envelope.original_content})
-        return "250 Message accepted for delivery"
-
-    def count(self):
-        with self.lock:
-            return len(self.messages)
-
-
-@pytest.fixture
-def sink():
-    handler = Sink()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    handler.port = ctl.port
-    try:
-        yield handler
-    finally:
-        ctl.stop()
-
-
 @pytest.fixture
 def fake():
     with FakeTwilio(callbacks="off") as f:
@@ -132,15 +90,7 @@ def make_config(write_config, fake, sink, admin_token=TOKEN):
 @pytest.fixture
 def school(workdir, write_config, fake, sink, serve):
     config = make_config(write_config, fake, sink)
-    db = os.path.join(workdir, "backpack.db")
-    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
-    con = sqlite3.connect(db)
-    con.executescript(SEED)
-    con.commit()
-    con.close()
-    d = serve(config)
-    d.wait_log(r"event=started .*sms=on email=on")
-    d.config, d.db = config, db
+    d = start_seeded(serve, config, SEED, r"event=started .*sms=on email=on")
     yield d
     assert d.stop() == 0, d.log()[-3000:]
     assert d.error_lines() == [], d.error_lines()

@@ -15,19 +15,15 @@ daemon and the real `backpack send`:
 Waits poll the database with deadlines; the timeout case waits for the client's own
 deadline ([translate] timeout), nothing sleeps for timing."""
 import json
-import os
-import sqlite3
 import subprocess
 
 import pytest
 
-from conftest import http_request
+from conftest import http_request, start_seeded
 from sms_support import BIN, FakeTwilio, query
-from test_outbound_email import (SEED, TOKEN, Sink, deliveries, free_port, poll,
-                                 settled)
+from smtp_support import sink  # noqa: F401
+from test_outbound_email import SEED, TOKEN, deliveries, poll, settled
 from test_translate import FakeLT
-
-from aiosmtpd.controller import Controller
 
 NOTE = {
     "es": "(Traducción automática del mensaje de la escuela)",
@@ -42,18 +38,6 @@ def lt():
     f = FakeLT()
     yield f
     f.stop()
-
-
-@pytest.fixture
-def sink():
-    handler = Sink()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    handler.port = ctl.port
-    try:
-        yield handler
-    finally:
-        ctl.stop()
 
 
 @pytest.fixture
@@ -78,16 +62,7 @@ def config_for(write_config, fake, sink, lt=None, timeout="5s"):
 
 
 def start_school(workdir, serve, config):
-    db = os.path.join(workdir, "backpack.db")
-    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
-    con = sqlite3.connect(db)
-    con.executescript(SEED)
-    con.commit()
-    con.close()
-    d = serve(config)
-    d.wait_log(r"event=started .*sms=on email=on")
-    d.config, d.db = config, db
-    return d
+    return start_seeded(serve, config, SEED, r"event=started .*sms=on email=on")
 
 
 @pytest.fixture

@@ -13,13 +13,12 @@ import json
 import os
 import socket
 import subprocess
-import threading
 
 import pytest
-from aiosmtpd.controller import Controller
+import smtp_support
 from conftest import free_port  # noqa: E402
 
-STRICT = email.policy.default.clone(raise_on_defect=True)
+from smtp_support import STRICT
 FROM = "office@school.example"
 
 
@@ -28,17 +27,8 @@ def driver_path():
     return os.path.join(bindir, "tests", "unit", "smtp", "smtp_driver")
 
 
-class Sink:
-    def __init__(self):
-        self.messages = []
-        self.sessions = 0
-        self.lock = threading.Lock()
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        with self.lock:
-            self.sessions += 1
-        session.host_name = hostname
-        return responses
+class Sink(smtp_support.Sink):
+    """Rejects "reject-*" for good and "busy-*" for now."""
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("reject-"):
@@ -48,23 +38,11 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                                  "raw": envelope.original_content})
-        return "250 Message accepted for delivery"
-
 
 @pytest.fixture
 def sink():
-    handler = Sink()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    handler.port = ctl.port
-    try:
+    with smtp_support.running(Sink()) as handler:
         yield handler
-    finally:
-        ctl.stop()
 
 
 def run(port, jobs, *extra, timeout=120):
@@ -229,14 +207,10 @@ class Authenticator:
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_auth_plain(password, expect):
     handler, auth = Sink(), Authenticator()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port(), authenticator=auth,
-                     auth_require_tls=False, auth_required=True)
-    ctl.start()
-    try:
-        r = run(ctl.port, [job("a1@school.example")], "--user", "mailer",
+    with smtp_support.running(handler, authenticator=auth, auth_require_tls=False,
+                              auth_required=True):
+        r = run(handler.port, [job("a1@school.example")], "--user", "mailer",
                 "--pass", password)["a1@school.example"]
-    finally:
-        ctl.stop()
     assert auth.seen and auth.seen[0][1] == b"mailer"
     assert r["cls"] == expect, r
     if expect != "ok":

@@ -11,23 +11,19 @@ Unknown, garbled and SMS-delivery tokens all get the same 404 page.  The school'
 contains <&" so every page must escape it.  Waits poll with deadlines; nothing sleeps
 for timing."""
 import email
-import email.policy
 import json
-import os
 import re
 import socket
 import sqlite3
 import subprocess
-import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from conftest import BIN, http_request
-from conftest import free_port, poll  # noqa: E402
+from conftest import BIN, http_request, start_seeded
+from conftest import poll
+from smtp_support import STRICT, sink  # noqa: F401
 
-STRICT = email.policy.default.clone(raise_on_defect=True)
 PUBLIC_URL = "https://backpack.example.org"
 SCHOOL = 'Lincoln <Elementary> & "Friends"'
 SCHOOL_HTML = "Lincoln &lt;Elementary&gt; &amp; &quot;Friends&quot;"
@@ -66,42 +62,12 @@ INSERT INTO delivery (message_id,contact_id,channel,body,state,idempotency_key,
 """
 
 
-class Sink:
-    """aiosmtpd handler: keeps every message (envelope + raw)."""
-
-    def __init__(self):
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append({"to": list(envelope.rcpt_tos),
-                                  "raw": envelope.original_content})
-        return "250 Message accepted for delivery"
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.messages)
-
-
 def query(db, sql, args=()):
     con = sqlite3.connect(db, timeout=30)
     try:
         return con.execute(sql, args).fetchall()
     finally:
         con.close()
-
-
-@pytest.fixture
-def sink():
-    handler = Sink()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    handler.port = ctl.port
-    try:
-        yield handler
-    finally:
-        ctl.stop()
 
 
 @pytest.fixture
@@ -112,15 +78,7 @@ def school(workdir, write_config, sink, serve):
         smtp={"enabled": "true", "host": "127.0.0.1", "port": str(sink.port),
               "starttls": "no", "from_address": "office@lincoln.example",
               "reply_domain": "reply.lincoln.example", "workers": "1", "timeout": "5s"})
-    db = os.path.join(workdir, "backpack.db")
-    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
-    con = sqlite3.connect(db)
-    con.executescript(SEED)
-    con.commit()
-    con.close()
-    d = serve(config)
-    d.wait_log(r"event=started .*email=on")
-    d.config, d.db = config, db
+    d = start_seeded(serve, config, SEED, r"event=started .*email=on")
     yield d
     assert d.stop() == 0, d.log()[-3000:]
     assert d.error_lines() == [], d.error_lines()

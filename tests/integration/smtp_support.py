@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""A real SMTP server for tests: Debian's aiosmtpd Controller on loopback.
+
+Sink keeps every message it accepted (envelope + raw bytes, as received)
+and counts SMTP sessions; subclass it to answer RCPT or DATA differently.
+The `sink` fixture (import it into the test module) runs one on a free
+port and stops it afterwards:
+
+    from smtp_support import STRICT, Sink, sink  # noqa: F401
+
+    def test_x(sink):                 # sink.port for [smtp] port
+        ...
+        msgs = sink.wait(2)           # the first two messages, with a deadline
+        email.message_from_bytes(msgs[0]["raw"], policy=STRICT)
+
+Waits are for events with deadlines (conftest.poll), never fixed sleeps.
+"""
+import contextlib
+import email.policy
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import free_port, poll
+
+# Python's email package in strict mode: any defect in a received message fails.
+STRICT = email.policy.default.clone(raise_on_defect=True)
+
+
+class Sink:
+    """aiosmtpd handler: stores every message (envelope + raw) and counts sessions."""
+
+    def __init__(self):
+        self.messages = []
+        self.sessions = 0
+        self.port = None
+        self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                                  "raw": envelope.original_content})
+        return "250 Message accepted for delivery"
+
+    def count(self):
+        with self.lock:
+            return len(self.messages)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.messages)
+
+    def wait(self, n, deadline=30.0):
+        """The messages received so far once there are at least n."""
+        return poll(lambda: (lambda m: m if len(m) >= n else None)(self.snapshot()),
+                    deadline, "%d e-mail(s) at the SMTP sink" % n)
+
+
+@contextlib.contextmanager
+def running(handler, **controller_args):
+    """Runs handler on 127.0.0.1:<free port> (handler.port) until the block ends."""
+    ctl = Controller(handler, hostname="127.0.0.1", port=free_port(), **controller_args)
+    ctl.start()
+    handler.port = ctl.port
+    try:
+        yield handler
+    finally:
+        ctl.stop()
+
+
+@pytest.fixture
+def sink():
+    with running(Sink()) as handler:
+        yield handler
