@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Parent replies in another language, translated for the teacher (issue 6,
- * item 7).  The app tells the outbox about each new inbound message after
- * its commit (bp_app_on_inbound_message); when [translate] is enabled and
+ * item 7).  The app tells the outbox about each new inbound message, SMS
+ * or e-mail, after its commit (bp_app_on_inbound_message); when
+ * [translate] is enabled and
  * the sender guardian's language is not the school's, the text is
  * translated on libuv's worker pool (bp_mt_translate_async) and written
  * back as a SECOND write: body = translation, original_body = the parent's
@@ -10,13 +11,21 @@
  * The webhook's answer never waits for the translation.  A failed
  * translation leaves the message as the parent wrote it (the teacher still
  * reads the original; logged at warn, never the text).  Keyword messages
- * (STOP/START/HELP) are not translated.
+ * (STOP/START/HELP), auto-replies and bounces are not translated.  Of an
+ * e-mail only the reply extracted by the MIME parser (message.body) is
+ * translated, never the quoted history (body_full is left as received);
+ * a reply longer than MAX_TEXT is left untranslated rather than sent whole
+ * to the translator (an e-mail body may be up to 1 MiB; the answer is
+ * capped at 1 MiB too, and public LibreTranslate instances refuse much
+ * less).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bp/log.h"
 #include "outbox_int.h"
+
+#define MAX_TEXT (32 * 1024)      /* bytes of the parent's text sent to translate */
 
 struct inbound_mt {
     struct bp_mt_job job;
@@ -93,6 +102,12 @@ void bp_outbox_inbound_message(void *outbox, int64_t message_id)
     bp_mt_lang_code(t->m.locale, a, sizeof a);
     bp_mt_lang_code(ob->conf->school_default_locale, b, sizeof b);
     if (bp_str_eq(a, b)) {            /* the school's language already */
+        im_free(t);
+        return;
+    }
+    if (strlen(t->m.body) > MAX_TEXT) {
+        bp_log_warn("outbox", "mt_inbound_skipped", "msg=%lld reason=too_long bytes=%zu max=%d",
+                    (long long)message_id, strlen(t->m.body), MAX_TEXT);
         im_free(t);
         return;
     }
