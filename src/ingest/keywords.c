@@ -15,7 +15,17 @@
  *     is an opt-out word it is flagged as a possible revocation for staff.
  * "Yes"-like words only mean START for a contact that is opted out; the
  * caller decides that from `weak` (the classifier cannot know the state).
+ *
+ * Cost (this runs for every inbound webhook): a plain ASCII body skips ICU.
+ * NFKC case folding of an ASCII string is the concatenation of the folds of
+ * its characters (no ASCII character composes with another), so step 1 is a
+ * table lookup per byte; the table and the ASCII separator table are built
+ * once from ICU itself (fold() and is_separator() on each of the 128
+ * characters), so both paths agree by construction.  Words are looked up
+ * in a hash set of the phrases and polite words built at the same time.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
@@ -101,22 +111,58 @@ static const char *const polite[] = {
     "пожалуйста", "감사합니다", "salamat", "now",
 };
 
-/* Single opt-out words whose presence in a sentence deserves review. */
+/* Built once (tables_init): the fold of each ASCII character when it is
+ * one ASCII character (0 when not: such a body takes the ICU path), whether
+ * it separates words (both from ICU itself), and a hash set of the phrases
+ * and polite words. */
+#define NSLOTS 512             /* a power of two, > 2 x the entries */
+struct slot {
+    const char *text;
+    const struct phrase *phrase;
+    bool polite;
+};
+static char ascii_fold[128];
+static bool ascii_sep[128];
+static struct slot slots[NSLOTS];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static size_t hash(const char *s)
+{
+    uint32_t h = 2166136261u;            /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (NSLOTS - 1);
+}
+
+static struct slot *find_slot(const char *text)
+{
+    size_t i = hash(text);
+
+    while (slots[i].text != NULL && strcmp(slots[i].text, text) != 0)
+        i = (i + 1) & (NSLOTS - 1);
+    return &slots[i];
+}
+
+static const struct slot *find(const char *text)
+{
+    const struct slot *sl = find_slot(text);
+    return sl->text != NULL ? sl : NULL;
+}
+
+/* Single opt-out words whose presence in a sentence deserves review.  A word
+ * never contains a space (a separator), so phrases of several words never
+ * match here. */
 static bool is_optout_word(const char *w)
 {
-    for (size_t i = 0; i < BP_ARRAY_LEN(phrases); i++)
-        if (phrases[i].kw == BP_KEYWORD_STOP && strchr(phrases[i].text, ' ') == NULL &&
-            strcmp(phrases[i].text, w) == 0)
-            return true;
-    return false;
+    const struct slot *sl = find(w);
+    return sl != NULL && sl->phrase != NULL && sl->phrase->kw == BP_KEYWORD_STOP;
 }
 
 static bool is_polite(const char *w)
 {
-    for (size_t i = 0; i < BP_ARRAY_LEN(polite); i++)
-        if (strcmp(polite[i], w) == 0)
-            return true;
-    return false;
+    const struct slot *sl = find(w);
+    return sl != NULL && sl->polite;
 }
 
 /* NFKC-casefolds UTF-8 in into out; returns false on any error. */
@@ -139,13 +185,53 @@ static bool fold(const char *in, char *out, size_t outcap)
     return U_SUCCESS(st) && st != U_STRING_NOT_TERMINATED_WARNING;
 }
 
-static bool is_separator(UChar32 c)
+static bool icu_is_separator(UChar32 c)
 {
     int8_t t = (int8_t)u_charType(c);
     return u_isUWhiteSpace(c) || u_ispunct(c) || t == U_MATH_SYMBOL ||
            t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
            t == U_OTHER_SYMBOL || t == U_CONTROL_CHAR || t == U_FORMAT_CHAR ||
            c == 0xFE0F;
+}
+
+static bool is_separator(UChar32 c)
+{
+    return c >= 0 && c < 128 ? ascii_sep[c] : icu_is_separator(c);
+}
+
+static void tables_init(void)
+{
+    for (int c = 1; c < 128; c++) {
+        char in[2] = {(char)c, '\0'}, out[8];
+        ascii_sep[c] = icu_is_separator(c);
+        if (fold(in, out, sizeof out) && out[0] != '\0' &&
+            (unsigned char)out[0] < 128 && out[1] == '\0')
+            ascii_fold[c] = out[0];
+    }
+    for (size_t i = 0; i < BP_ARRAY_LEN(phrases); i++) {
+        struct slot *sl = find_slot(phrases[i].text);
+        sl->text = phrases[i].text;
+        if (sl->phrase == NULL)            /* the first entry wins, as before */
+            sl->phrase = &phrases[i];
+    }
+    for (size_t i = 0; i < BP_ARRAY_LEN(polite); i++) {
+        struct slot *sl = find_slot(polite[i]);
+        sl->text = polite[i];
+        sl->polite = true;
+    }
+}
+
+/* Folds a plain ASCII body with the table; false when it is not one. */
+static bool fold_ascii(const char *in, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c >= 128 || ascii_fold[c] == 0)
+            return false;
+        out[i] = ascii_fold[c];
+    }
+    out[len] = '\0';
+    return true;
 }
 
 /* Splits s in place into words; returns how many (at most max). */
@@ -180,10 +266,8 @@ static size_t split_words(char *s, char **words, size_t max, bool *more)
 
 static const struct phrase *lookup(const char *text)
 {
-    for (size_t i = 0; i < BP_ARRAY_LEN(phrases); i++)
-        if (strcmp(phrases[i].text, text) == 0)
-            return &phrases[i];
-    return NULL;
+    const struct slot *sl = find(text);
+    return sl != NULL ? sl->phrase : NULL;
 }
 
 void bp_ingest_keyword_classify(const char *body, struct bp_keyword_result *out)
@@ -195,8 +279,11 @@ void bp_ingest_keyword_classify(const char *body, struct bp_keyword_result *out)
     const struct phrase *p;
 
     memset(out, 0, sizeof *out);
-    if (len == 0 || len >= MAX_BODY || !bp_utf8_valid(body, len) ||
-        !fold(body, folded, sizeof folded))
+    if (len == 0 || len >= MAX_BODY)
+        return;
+    pthread_once(&tables_once, tables_init);
+    if (!fold_ascii(body, len, folded) &&
+        (!bp_utf8_valid(body, len) || !fold(body, folded, sizeof folded)))
         return;
     n = split_words(folded, words, MAX_WORDS, &more);
     for (size_t i = 0; i < n; i++)

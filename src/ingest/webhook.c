@@ -113,12 +113,12 @@ static void on_inbound_done(struct bp_store_wreq *w, int status)
         return;
     }
     count(ing, false, in->duplicate ? R_DUPLICATE : R_STORED);
-    bp_log_info("ingest", "sms_received",
-                "sid=%s msg=%lld convo=%lld rule=%s dup=%d reply=%d",
-                in->provider_msg_id, (long long)in->message_id,
-                (long long)in->conversation_id,
-                in->duplicate ? "-" : in->match_rule, in->duplicate,
-                (int)in->reply);
+    /* One line per message only at debug (the counters are in /metrics);
+     * a carrier keyword (a consent change, a reply) is worth one at info. */
+    bp_log(in->keyword != BP_STORE_KW_NONE && !in->duplicate ? BP_LOG_INFO : BP_LOG_DEBUG,
+           "ingest", "sms_received", "sid=%s msg=%lld convo=%lld rule=%s dup=%d reply=%d",
+           in->provider_msg_id, (long long)in->message_id, (long long)in->conversation_id,
+           in->duplicate ? "-" : in->match_rule, in->duplicate, (int)in->reply);
     bp_http_respond(c->req, 200, "text/xml", TWIML_EMPTY, strlen(TWIML_EMPTY));
     if (!in->duplicate && ing->listener != NULL) {
         struct bp_ingest_event ev = {in->message_id, in->conversation_id, "sms_in"};
@@ -142,12 +142,12 @@ static void on_status_done(struct bp_store_wreq *w, int status)
         if (!u->found)
             bp_log_notice("ingest", "status_unknown_message", "sid=%s status=%s",
                           u->provider_msg_id, u->status);
-        else
-            bp_log_info("ingest", "delivery_status",
-                        "sid=%s status=%s from=%s to=%s applied=%d error=%s contact=%s",
-                        u->provider_msg_id, u->status, u->old_state, u->new_state,
-                        u->applied, u->error_code ? u->error_code : "-",
-                        u->contact_change ? u->contact_change : "-");
+        else    /* per callback: debug, unless the contact changed */
+            bp_log(u->contact_change ? BP_LOG_INFO : BP_LOG_DEBUG, "ingest", "delivery_status",
+                   "sid=%s status=%s from=%s to=%s applied=%d error=%s contact=%s",
+                   u->provider_msg_id, u->status, u->old_state, u->new_state,
+                   u->applied, u->error_code ? u->error_code : "-",
+                   u->contact_change ? u->contact_change : "-");
         bp_http_respond(c->req, 200, "text/xml", TWIML_EMPTY, strlen(TWIML_EMPTY));
     }
     free_ctx(c);

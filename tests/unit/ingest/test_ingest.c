@@ -169,6 +169,50 @@ static void test_keywords_normal_messages(void)
     ASSERT_FALSE(revocation("Stopping by at 3"));
 }
 
+/* A plain ASCII body takes a table-driven path; the same body with an
+ * emoji (a separator: no new word) takes the ICU path.  They must agree,
+ * for every ASCII character between and around the words; and ASCII word
+ * separators are what Unicode says. */
+static void test_keywords_ascii_path_matches_icu(void)
+{
+    static const char *const shapes[] = {       /* '#' is the character */
+        "stop#", "#STOP#", "Stop#thank you", "please#stop by", "HELP#",
+        "opt#out", "Yes#", "a#b c d e f g h i j k l stop", "#", "end##",
+    };
+    char ascii[64], icu[80];
+    struct bp_keyword_result a, b;
+
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        for (int c = 1; c < 128; c++) {
+            size_t n = strlen(shapes[i]);
+            for (size_t k = 0; k <= n; k++)
+                ascii[k] = shapes[i][k] == '#' ? (char)c : shapes[i][k];
+            snprintf(icu, sizeof icu, "%s \xF0\x9F\x9B\x91", ascii);
+            bp_ingest_keyword_classify(ascii, &a);
+            bp_ingest_keyword_classify(icu, &b);
+            if (a.keyword != b.keyword || a.weak != b.weak ||
+                a.possible_revocation != b.possible_revocation)
+                BP_TEST__FAIL("shape %zu char %d: ASCII path %d/%d/%d, ICU path %d/%d/%d",
+                              i, c, a.keyword, a.weak, a.possible_revocation,
+                              b.keyword, b.weak, b.possible_revocation);
+        }
+    }
+    /* Unicode: every ASCII character but letters and digits is white space,
+     * punctuation, a symbol or a control character, so it separates words. */
+    for (int c = 1; c < 128; c++) {
+        bool sep = !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                     (c >= 'A' && c <= 'Z'));
+        snprintf(ascii, sizeof ascii, "Stop%cthanks", c);
+        if ((kw(ascii) == BP_KEYWORD_STOP) != sep)
+            BP_TEST__FAIL("character %d: separator should be %d", c, sep);
+    }
+    ASSERT_EQ(kw("STOP\t"), BP_KEYWORD_STOP);
+    ASSERT_EQ(kw("stop-all"), BP_KEYWORD_STOP);
+    ASSERT_EQ(kw("stop_1"), BP_KEYWORD_NONE);
+    ASSERT_TRUE(revocation("a b c d e f g h i j k stop"));      /* 12th word */
+    ASSERT_FALSE(revocation("a b c d e f g h i j k l stop"));   /* 13th: not read */
+}
+
 int main(void)
 {
     BP_TEST(test_form_decode);
@@ -179,5 +223,6 @@ int main(void)
     BP_TEST(test_keywords_stop);
     BP_TEST(test_keywords_start_help);
     BP_TEST(test_keywords_normal_messages);
+    BP_TEST(test_keywords_ascii_path_matches_icu);
     return bp_test_done();
 }
