@@ -6,51 +6,16 @@
 # then prints accepted webhooks/s, p50/p99 latency, rows in the database and
 # the same wrk run against /healthz as the HTTP ceiling of this machine.
 # Prints figures; never fails on time.
-#   tests/bench/webhook_ingest.sh [SECONDS] [CONNECTIONS]
+#   [BUILD=build-dir] [SYNC=normal] [PERF=1] tests/bench/webhook_ingest.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-10}
 conns=${2:-64}
 cd "$here"
-[ -f build-bench/build.ninja ] || meson setup build-bench -Dbuildtype=release >/dev/null
-ninja -C build-bench backpack >/dev/null
-bin=$here/build-bench/backpack
-work=$(mktemp -d /tmp/bp-bench-XXXXXX)
-chmod 755 "$work"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-token=bench-token-0123456789
-account=AC0123456789abcdef0123456789abcdef
-cat > "$work/backpack.ini" <<INI
-[server]
-listen = 127.0.0.1:$port
-public_url = http://127.0.0.1:$port
-[store]
-path = $work/backpack.db
-synchronous = ${SYNC:-full}
-[log]
-level = warn
-[school]
-name = Bench School
-[sms]
-enabled = true
-account_sid = $account
-auth_token = $token
-from_number = +15550109999
-INI
-/usr/bin/python3 tests/tools/gen_oneroster.py --families 2000 --out "$work/roster" --seed 7 >/dev/null
-"$bin" roster import --oneroster "$work/roster" -c "$work/backpack.ini" >/dev/null
-sqlite3 "$work/backpack.db" "SELECT address FROM contact WHERE kind='sms'" > "$work/phones.txt"
+build=${BUILD:-build-bench}
 n=$(( secs * 60000 ))
-/usr/bin/python3 tests/bench/webhook_requests.py --url "http://127.0.0.1:$port/webhooks/sms/twilio" \
-  --token "$token" --account "$account" --to +15550109999 --from-file "$work/phones.txt" \
-  --n "$n" > "$work/requests.tsv"
-"$bin" serve -c "$work/backpack.ini" 2> "$work/daemon.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-  sleep 0.1
-done
+. tests/bench/webhook_setup.sh
+bench_start
 before=$(sqlite3 "$work/backpack.db" "SELECT count(*) FROM message WHERE direction='in'")
 echo "== durable webhooks: wrk -t2 -c$conns -d${secs}s ($n pre-signed requests)"
 if [ -n "${PERF:-}" ]; then      # PERF=1: also profile the daemon during the run
