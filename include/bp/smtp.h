@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * E-mail sender: MIME built with GMime, delivered with libesmtp on the
+ * E-mail sender: MIME written by hand (smtp_mime.c), delivered with libesmtp on the
  * sender's OWN small worker pool (uv_thread_create + a mutex/condvar queue +
  * uv_async_t for completions; never libuv's shared threadpool, which DNS
  * uses: STYLE.md C5.4, C6).  It implements the struct bp_sender seam of
