@@ -17,8 +17,14 @@
 
 static const char SQL_FIND_DUP[] =
     "SELECT id FROM message WHERE provider = ?1 AND provider_msg_id = ?2";
+/* The contact and its first guardian (the locale of a reply when no
+ * student is found) in one statement. */
 static const char SQL_FIND_CONTACT[] =
-    "SELECT id, status FROM contact WHERE kind = 'sms' AND address = ?1";
+    "SELECT c.id, c.status, g.id, g.locale FROM contact c"
+    "  LEFT JOIN guardian_contact gc ON gc.contact_id = c.id"
+    "  LEFT JOIN guardian g ON g.id = gc.guardian_id"
+    " WHERE c.kind = 'sms' AND c.address = ?1"
+    " ORDER BY gc.guardian_id LIMIT 1";
 static const char SQL_CANDIDATES[] =
     "SELECT sg.student_id, sg.guardian_id, g.locale"
     "  FROM guardian_contact gc"
@@ -26,11 +32,8 @@ static const char SQL_CANDIDATES[] =
     "  JOIN student st ON st.id = sg.student_id AND st.active = 1"
     "  JOIN guardian g ON g.id = sg.guardian_id"
     " WHERE gc.contact_id = ?1"
-    " ORDER BY gc.guardian_id, sg.student_id";  /* index order: no temp b-tree */
-static const char SQL_GUARDIAN_LOCALE[] =
-    "SELECT g.id, g.locale FROM guardian_contact gc"
-    "  JOIN guardian g ON g.id = gc.guardian_id"
-    " WHERE gc.contact_id = ?1 ORDER BY gc.guardian_id LIMIT 1";
+    " ORDER BY gc.guardian_id";   /* index order (students of a guardian come
+                                   * in student_id order): no temp b-tree */
 static const char SQL_RECENT_OUTBOUND[] =
     "SELECT c.student_id FROM delivery d"
     "  JOIN message m ON m.id = d.message_id AND m.direction = 'out'"
@@ -44,11 +47,14 @@ static const char SQL_NEW_CONTACT[] =
 static const char SQL_SET_CONTACT_STATUS[] =
     "UPDATE contact SET status = ?2, consent_source = 'sms_keyword',"
     "       consent_at = ?3, updated_at = ?3 WHERE id = ?1";
+/* A retry of a stored MessageSid inserts nothing (sqlite3_changes() == 0):
+ * the unique index is searched once, by the insert itself. */
 static const char SQL_INSERT_IN[] =
     "INSERT INTO message (conversation_id, direction, channel, kind,"
     "  possible_revocation, guardian_id, contact_id, from_address, to_address,"
     "  body, provider, provider_msg_id, media, match_rule, created_at)"
-    " VALUES (?1, 'in', 'sms', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    " VALUES (?1, 'in', 'sms', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    " ON CONFLICT (provider, provider_msg_id) DO NOTHING";
 static const char SQL_CONSENT[] =
     "INSERT INTO consent_event (contact_id, kind, source, message_id, created_at)"
     " VALUES (?1, ?2, 'sms_keyword', ?3, ?4)";
@@ -90,30 +96,16 @@ static int find_contact(struct bp_store *s, const char *from,
 
     if (st == NULL)
         return BP_ESTORE;
-    sqlite3_bind_text(st, 1, from, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         t->contact_id = sqlite3_column_int64(st, 0);
         snprintf(t->contact_status, sizeof t->contact_status, "%s",
                  (const char *)sqlite3_column_text(st, 1));
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : bp__store_err(rc);
-}
-
-static int guardian_locale(struct bp_store *s, struct thread_state *t)
-{
-    sqlite3_stmt *st = bp__store_stmt(s, SQL_GUARDIAN_LOCALE);
-    int rc;
-
-    if (st == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, t->contact_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        t->guardian_id = sqlite3_column_int64(st, 0);
-        snprintf(t->locale, sizeof t->locale, "%s",
-                 (const char *)sqlite3_column_text(st, 1));
+        t->guardian_id = sqlite3_column_int64(st, 2);     /* 0 when NULL */
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            snprintf(t->locale, sizeof t->locale, "%s",
+                     (const char *)sqlite3_column_text(st, 3));
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : bp__store_err(rc);
@@ -152,8 +144,6 @@ static int thread_message(struct bp_store *s, struct bp_store_inbound *in,
         t->triage_reason = "unknown_sender";
         return 0;
     }
-    if ((rc = guardian_locale(s, t)) < 0)
-        return rc;
     if ((st = bp__store_stmt(s, SQL_CANDIDATES)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, t->contact_id);
@@ -351,9 +341,9 @@ static int insert_message(struct bp_store *s, struct bp_store_inbound *in,
     bp__store_bind_id_or_null(st, 5, t->contact_id);
     bp__store_bind_text_or_null(st, 6, in->from);
     bp__store_bind_text_or_null(st, 7, in->to);
-    sqlite3_bind_text(st, 8, in->body ? in->body : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 9, in->provider, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 10, in->provider_msg_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 8, in->body ? in->body : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, in->provider, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, in->provider_msg_id, -1, SQLITE_STATIC);
     bp__store_bind_text_or_null(st, 11, in->media_json);
     sqlite3_bind_text(st, 12, t->rule, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 13, in->now_ms);
@@ -367,32 +357,43 @@ static int file_away(struct bp_store *s, struct bp_store_inbound *in,
                                   t->candidates, in->now_ms);
 }
 
+/* A retry: the id of the stored message; the caller undoes what this
+ * attempt wrote, so a retry leaves everything unchanged. */
+static int duplicate(struct bp_store *s, struct bp_store_inbound *in)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, SQL_FIND_DUP);
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    sqlite3_bind_text(st, 1, in->provider, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, in->provider_msg_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        in->message_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? BP_ESTORE : bp__store_err(rc);
+    in->duplicate = true;
+    in->conversation_id = in->contact_id = 0;
+    in->reply = BP_STORE_REPLY_NONE;
+    return BP__STORE_UNDO;
+}
+
+/* The message is threaded first and inserted with ON CONFLICT DO NOTHING: a
+ * retry (rare) costs a threading and an undo, a new message (the rule) no
+ * separate duplicate probe. */
 int bp_store_inbound_sms(struct bp_store *s, void *arg)
 {
     struct bp_store_inbound *in = arg;
     struct thread_state t;
     const char *kind, *new_status, *event;
-    sqlite3_stmt *st;
     int rc;
 
     memset(&t, 0, sizeof t);
     in->duplicate = false;
     in->message_id = in->conversation_id = in->contact_id = 0;
     in->reply_delivery_id = 0;
-    if ((st = bp__store_stmt(s, SQL_FIND_DUP)) == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_text(st, 1, in->provider, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, in->provider_msg_id, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        in->duplicate = true;
-        in->message_id = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc != SQLITE_DONE)
-        return bp__store_err(rc);
     if ((rc = find_contact(s, in->from, &t)) < 0 ||
         (rc = remember_sender(s, in, &t)) < 0 ||
         (rc = thread_message(s, in, &t)) < 0)
@@ -404,7 +405,11 @@ int bp_store_inbound_sms(struct bp_store *s, void *arg)
     in->contact_id = t.contact_id;
     in->match_rule = t.rule;
     kind = keyword_effect(in, &t, &new_status, &event);
-    if ((rc = insert_message(s, in, &t, kind)) < 0 || (rc = file_away(s, in, &t)) < 0)
+    if ((rc = insert_message(s, in, &t, kind)) < 0)
+        return rc;
+    if (sqlite3_changes(s->db) == 0)
+        return duplicate(s, in);
+    if ((rc = file_away(s, in, &t)) < 0)
         return rc;
     if (new_status != NULL && (rc = set_status(s, t.contact_id, new_status, in->now_ms)) < 0)
         return rc;

@@ -49,6 +49,11 @@ void bp__store_bind_id_or_null(sqlite3_stmt *st, int i, int64_t v);
  * *rowid (may be NULL) gets the last inserted row id.  0 or BP_E... */
 int bp__store_run(struct bp_store *s, sqlite3_stmt *st, int64_t *rowid);
 
+/* A write function of this module may return BP__STORE_UNDO: success, but
+ * the writer rolls back what it wrote (its savepoint), e.g. an inbound
+ * message that turned out to be a retry.  Completed with status 0. */
+#define BP__STORE_UNDO 1
+
 /* The conversation of a student, created (with a random reply token) when
  * the student has none yet (src/store/convo.c).  0 or BP_E... */
 int bp__store_conversation_of(struct bp_store *s, int64_t student, int64_t now_ms,

@@ -9,7 +9,8 @@
  *                                    BEGIN IMMEDIATE
  *                                    for each: SAVEPOINT r; fn(); RELEASE r
  *                                              (ROLLBACK TO r; RELEASE r
- *                                               when fn fails)
+ *                                               when fn fails or returns
+ *                                               BP__STORE_UNDO)
  *                                    COMMIT
  *   on_async: done(req, status) <--[out queue]-- one uv_async_send a batch
  *
@@ -135,7 +136,7 @@ static int run_one(struct bp_store *s, struct bp_store_wreq *r)
     r->_status = rc < 0 ? rc : 0;
     if (sqlite3_get_autocommit(s->db))
         return -1;      /* e.g. SQLITE_FULL: the whole transaction is gone */
-    if (rc >= 0) {
+    if (rc >= 0 && rc != BP__STORE_UNDO) {
         rc = run_stmt(s, SQL_RELEASE);
         if (rc == 0)
             return 0;

@@ -71,9 +71,9 @@ static int deliver(struct bp_store_inbound *in, const char *sid, const char *fro
     if (bp_store_begin(store) < 0)
         return -1;
     rc = bp_store_inbound_sms(store, in);
-    if (rc < 0) {
+    if (rc != 0) {      /* as the writer: a failure or a retry is undone */
         bp_store_rollback(store);
-        return rc;
+        return rc < 0 ? rc : 0;
     }
     return bp_store_commit(store);
 }
@@ -104,7 +104,10 @@ static void test_duplicate(void)
     struct bp_store_inbound in = {0};
     ASSERT_OK(deliver(&in, "SM1", "+15550100021", "Mai is sick today", BP_STORE_KW_NONE));
     ASSERT_TRUE(in.duplicate);
+    ASSERT_TRUE(in.message_id > 0);
+    ASSERT_EQ(in.reply, BP_STORE_REPLY_NONE);
     ASSERT_EQ(q("SELECT count(*) FROM message WHERE provider_msg_id='SM1'"), 1);
+    ASSERT_EQ(q("SELECT id FROM message WHERE provider_msg_id='SM1'"), in.message_id);
 }
 
 static void test_two_students_then_recent_outbound(void)
@@ -194,6 +197,22 @@ static void test_possible_revocation(void)
     ASSERT_EQ(q("SELECT status='active' FROM contact WHERE id=31"), 1);
 }
 
+/* A retry whose fields would write before the insert (an unknown sender's
+ * STOP creates a contact) still changes nothing. */
+static void test_retry_changes_nothing(void)
+{
+    struct bp_store_inbound in = {0};
+    long long contacts = q("SELECT count(*) FROM contact"), events = q(
+        "SELECT count(*) FROM consent_event"), deliveries = q("SELECT count(*) FROM delivery");
+    ASSERT_OK(deliver(&in, "SM4", "+15550100555", "STOP", BP_STORE_KW_STOP));
+    ASSERT_TRUE(in.duplicate);
+    ASSERT_EQ(in.reply, BP_STORE_REPLY_NONE);
+    ASSERT_EQ(q("SELECT count(*) FROM contact"), contacts);
+    ASSERT_EQ(q("SELECT count(*) FROM consent_event"), events);
+    ASSERT_EQ(q("SELECT count(*) FROM delivery"), deliveries);
+    ASSERT_EQ(q("SELECT kind='normal' FROM message WHERE provider_msg_id='SM4'"), 1);
+}
+
 int main(void)
 {
     setup();
@@ -205,6 +224,7 @@ int main(void)
     BP_TEST(test_weak_yes);
     BP_TEST(test_unknown_stop_and_help);
     BP_TEST(test_possible_revocation);
+    BP_TEST(test_retry_changes_nothing);
     sqlite3_close(peek);
     bp_store_close(store);
     return bp_test_done();
