@@ -22,7 +22,9 @@ struct sms_req {
     struct sms_req *aprev, *anext; /* active list (on the wire) */
     struct bp_sms *s;
     CURL *easy;
-    struct curl_slist *hdrs;
+    struct curl_slist *hdrs;       /* = hdr_nodes: no allocation per request */
+    struct curl_slist hdr_nodes[3];
+    char token_hdr[320];
     struct bp_buf form;
     struct bp_buf reply;
     char retry_after[80];
