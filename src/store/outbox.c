@@ -98,6 +98,31 @@ static const char SQL_SET_STATE[] =
     "  updated_at = ?14"
     " WHERE id = ?1 AND state = ?2";
 
+/* The two hot changes name only the columns they change, so SQLite does
+ * not rewrite the entries of the unique indexes on email_message_id (and,
+ * for the claim, provider/provider_msg_id) nor re-check the error columns:
+ * a claim (queued -> sending) and a plain result (sending -> sent). */
+static const char SQL_SET_STATE_CLAIM[] =
+    "UPDATE delivery SET state = ?3, held_reason = NULL, attempts = attempts + ?7,"
+    "  updated_at = ?14"
+    " WHERE id = ?1 AND state = ?2";
+static const char SQL_SET_STATE_SENT[] =
+    "UPDATE delivery SET state = ?3, held_reason = NULL, attempts = attempts + ?7,"
+    "  provider = coalesce(?8, provider),"
+    "  provider_msg_id = coalesce(?9, provider_msg_id),"
+    "  updated_at = ?14"
+    " WHERE id = ?1 AND state = ?2";
+
+static const char *set_state_sql(const struct bp_dstate_change *c)
+{
+    if (c->to == BP_DS_HELD || c->set_next || c->email_message_id != NULL ||
+        c->error_code != NULL || c->error_class != NULL || c->error_detail != NULL)
+        return SQL_SET_STATE;
+    if (c->provider == NULL && c->provider_msg_id == NULL)
+        return SQL_SET_STATE_CLAIM;
+    return SQL_SET_STATE_SENT;
+}
+
 static void bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
     if (v != NULL)
@@ -117,7 +142,7 @@ int bp_store_delivery_set_state(struct bp_store *s,
     if (!bp_dstate_legal(c->from, c->to) ||
         (c->to == BP_DS_HELD && c->held_reason == NULL))
         return BP_EINVAL_INPUT;
-    if ((st = bp__store_stmt(s, SQL_SET_STATE)) == NULL)
+    if ((st = bp__store_stmt(s, set_state_sql(c))) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, c->delivery_id);
     sqlite3_bind_text(st, 2, state_names[c->from], -1, SQLITE_STATIC);
@@ -162,20 +187,31 @@ static const char SQL_DUE_UNUSABLE[] =
     "  JOIN message m ON m.id = d.message_id AND m.kind <> 'system'"
     " WHERE d.state = 'queued' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?1)"
     " LIMIT 1000";
-static const char SQL_DUE_QUEUED[] =
-    "SELECT d.id, d.attempts, d.created_at, m.kind = 'system', c.address, d.body,"
-    "       d.idempotency_key,"
-    "       CASE WHEN d.channel = 'email' THEN (SELECT g.given_name || ' ' || g.family_name"
-    "         FROM guardian_contact gc JOIN guardian g ON g.id = gc.guardian_id"
-    "        WHERE gc.contact_id = d.contact_id ORDER BY g.id LIMIT 1) END,"
-    "       m.subject, cv.reply_token, m.in_reply_to, m.references_hdr"
-    "  FROM delivery d"
-    "  JOIN contact c ON c.id = d.contact_id"
-    "  JOIN message m ON m.id = d.message_id"
-    "  LEFT JOIN conversation cv ON cv.id = m.conversation_id"
-    " WHERE d.state = 'queued' AND d.channel = ?1"
+/* Due queued rows of one channel, in two parts: never-deferred rows
+ * (next_attempt_at NULL: most of an announcement) in id order after the
+ * caller's cursor ?4, then deferred rows now due (retries, quiet hours,
+ * send_at) in due order.  Both walk delivery_due (state, next_attempt_at,
+ * rowid); the cursor lets a claim start where the previous one stopped
+ * instead of stepping again over every queued row of the other channel
+ * (which, for a slower channel, is thousands of table lookups per claim). */
+#define SQL_DUE_SELECT \
+    "SELECT d.id, d.attempts, d.created_at, m.kind = 'system', c.address, d.body," \
+    "       d.idempotency_key," \
+    "       CASE WHEN d.channel = 'email' THEN (SELECT g.given_name || ' ' || g.family_name" \
+    "         FROM guardian_contact gc JOIN guardian g ON g.id = gc.guardian_id" \
+    "        WHERE gc.contact_id = d.contact_id ORDER BY g.id LIMIT 1) END," \
+    "       m.subject, cv.reply_token, m.in_reply_to, m.references_hdr" \
+    "  FROM delivery d" \
+    "  JOIN contact c ON c.id = d.contact_id" \
+    "  JOIN message m ON m.id = d.message_id" \
+    "  LEFT JOIN conversation cv ON cv.id = m.conversation_id" \
+    " WHERE d.state = 'queued' AND d.channel = ?1" \
     "   AND (c.status = 'active' OR m.kind = 'system')"
-    "   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?2)"
+static const char SQL_DUE_NEW[] =
+    SQL_DUE_SELECT " AND d.next_attempt_at IS NULL AND d.id > ?4"
+    " ORDER BY d.id LIMIT ?3";
+static const char SQL_DUE_LATER[] =
+    SQL_DUE_SELECT " AND d.next_attempt_at <= ?2"
     " ORDER BY d.next_attempt_at LIMIT ?3";
 static const char SQL_NEXT_DUE[] =
     "SELECT min(next_attempt_at) FROM delivery"
@@ -238,22 +274,41 @@ static int claim_row(struct bp_store *s, struct bp_store_claim *c,
     return 0;
 }
 
-static int claim_channel(struct bp_store *s, struct bp_store_claim *c, int ch)
+/* Runs one of the due SELECTs for channel ch, adding at most `room` rows. */
+static int claim_select(struct bp_store *s, struct bp_store_claim *c, int ch,
+                        bool later, unsigned room)
 {
-    sqlite3_stmt *st = bp__store_stmt(s, SQL_DUE_QUEUED);
-    size_t first = c->nrows;
+    sqlite3_stmt *st = bp__store_stmt(s, later ? SQL_DUE_LATER : SQL_DUE_NEW);
     int rc;
 
     if (st == NULL)
         return BP_ESTORE;
     sqlite3_bind_text(st, 1, channel_names[ch], -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c->now_ms);
-    sqlite3_bind_int64(st, 3, c->max[ch]);
+    sqlite3_bind_int64(st, 3, room);
+    if (later)
+        sqlite3_bind_int64(st, 2, c->now_ms);
+    else
+        sqlite3_bind_int64(st, 4, c->after_id[ch]);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         claim_row(s, c, st, ch);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return bp__store_err(rc);
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+static int claim_channel(struct bp_store *s, struct bp_store_claim *c, int ch)
+{
+    size_t first = c->nrows;
+    int rc;
+
+    if ((rc = claim_select(s, c, ch, false, c->max[ch])) < 0)
+        return rc;
+    /* The cursor moves to the last never-deferred row claimed; a short
+     * batch means nothing is left past it: start over next time. */
+    c->after_id[ch] = c->nrows - first == c->max[ch] ? c->rows[c->nrows - 1].delivery_id : 0;
+    if (c->nrows - first < c->max[ch] &&
+        (rc = claim_select(s, c, ch, true,
+                           c->max[ch] - (unsigned)(c->nrows - first))) < 0)
+        return rc;
     /* Mark them sending after the SELECT is reset (the setter's statement
      * must not run while the SELECT holds its cursor on delivery). */
     for (size_t i = first; i < c->nrows; i++) {

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* The delivery state machine: the transition table, and the setter's
- * compare-and-set on a real SQLite file. */
+/* The delivery state machine: the transition table, the setter's
+ * compare-and-set and the claim's cursor on a real SQLite file. */
 #include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "bp/store_outbox.h"
 #include "bp_test.h"
@@ -39,20 +42,43 @@ static void test_table(void)
     }
 }
 
-static void test_setter(void)
-{
-    char path[] = "/tmp/bp-outbox-state-XXXXXX";
-    struct bp_store_opts o = {.path = path, .busy_timeout_ms = 1000};
-    struct bp_store *s = NULL;
-    sqlite3 *peek = NULL;
-    sqlite3_stmt *st;
-    int fd = mkstemp(path);
+static struct bp_store *s;
+static sqlite3 *peek;
+static char path[] = "/tmp/bp-outbox-state-XXXXXX";
 
+/* A migrated store in a new file, and a second connection to look at it. */
+static void open_store(void)
+{
+    struct bp_store_opts o = {.path = path, .busy_timeout_ms = 1000};
+    int fd;
+
+    snprintf(path, sizeof path, "/tmp/bp-outbox-state-XXXXXX");
+    fd = mkstemp(path);
     ASSERT_TRUE(fd >= 0);
     close(fd);
     ASSERT_OK(bp_store_open(&o, &s, NULL));
     ASSERT_OK(bp_store_migrate(s, NULL, NULL, NULL));
     sqlite3_open(path, &peek);
+}
+
+static void close_store(void)
+{
+    char side[64];
+
+    sqlite3_close(peek);
+    bp_store_close(s);
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+static void test_setter(void)
+{
+    sqlite3_stmt *st;
+
+    open_store();
     ASSERT_EQ(sqlite3_exec(peek,
         "INSERT INTO contact (id,kind,address,created_at,updated_at) VALUES (1,'sms','+15550100001',0,0);"
         "INSERT INTO message (id,direction,channel,kind,body,created_at) VALUES (1,'out','sms','system','x',0);"
@@ -73,19 +99,97 @@ static void test_setter(void)
     ASSERT_STR_EQ((const char *)sqlite3_column_text(st, 2), "SM1");
     ASSERT_EQ(sqlite3_column_int(st, 3), 8);
     sqlite3_finalize(st);
-    sqlite3_close(peek);
-    bp_store_close(s);
-    unlink(path);
-    char side[64];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    close_store();
+}
+
+/* One claim of up to `max` SMS rows after cursor *after; ids into got[]. */
+static void claim_sms(unsigned max, int64_t *after, int64_t *got, size_t *n)
+{
+    struct bp_store_claim c = {.now_ms = 100, .max = {max, 0},
+                               .channel_on = {true, false}};
+    c.after_id[0] = *after;
+    ASSERT_OK(bp_store_claim_due(s, &c));
+    *n = c.nrows;
+    for (size_t i = 0; i < c.nrows; i++) {
+        ASSERT_EQ(c.rows[i].channel, 0);
+        ASSERT_EQ(c.rows[i].attempts, 1);
+        got[i] = c.rows[i].delivery_id;
+    }
+    *after = c.after_id[0];
+    bp_store_claim_free(&c);
+}
+
+static int count_state(const char *state)
+{
+    sqlite3_stmt *st;
+    int n;
+    sqlite3_prepare_v2(peek, "SELECT count(*) FROM delivery WHERE state = ?1", -1, &st, NULL);
+    sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* The claim (bp_store_claim_due): rows of one channel only, never-deferred
+ * rows in id order after the cursor, the cursor's movement (last row of a
+ * full batch, 0 after a short one), due deferred rows after them, and a row
+ * queued again behind the cursor found once the cursor starts over. */
+static void test_claim_cursor(void)
+{
+    int64_t got[8], after = 0;
+    size_t n;
+
+    open_store();
+    /* sms 1 3 5 6, e-mail 2 4 (never claimed: no e-mail sender), sms 7
+     * deferred until 50 (due at 100), sms 8 deferred until 500 (not due) */
+    ASSERT_EQ(sqlite3_exec(peek,
+        "INSERT INTO contact (id,kind,address,created_at,updated_at) VALUES"
+        " (1,'sms','+15550100001',0,0),(2,'email','a@example.org',0,0),"
+        " (3,'sms','+15550100003',0,0),(4,'email','b@example.org',0,0),"
+        " (5,'sms','+15550100005',0,0),(6,'sms','+15550100006',0,0),"
+        " (7,'sms','+15550100007',0,0),(8,'sms','+15550100008',0,0);"
+        "INSERT INTO message (id,direction,channel,kind,body,created_at) VALUES"
+        " (1,'out','sms','system','x',0);"
+        "INSERT INTO delivery (id,message_id,contact_id,channel,body,state,idempotency_key,"
+        "  next_attempt_at,created_at,updated_at) VALUES"
+        " (1,1,1,'sms','x','queued','k1',NULL,0,0),(2,1,2,'email','x','queued','k2',NULL,0,0),"
+        " (3,1,3,'sms','x','queued','k3',NULL,1,0),(4,1,4,'email','x','queued','k4',NULL,1,0),"
+        " (5,1,5,'sms','x','queued','k5',NULL,2,0),(6,1,6,'sms','x','queued','k6',NULL,3,0),"
+        " (7,1,7,'sms','x','queued','k7',50,4,0),(8,1,8,'sms','x','queued','k8',500,5,0);",
+        NULL, NULL, NULL), SQLITE_OK);
+
+    claim_sms(2, &after, got, &n);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(got[0], 1);
+    ASSERT_EQ(got[1], 3);
+    ASSERT_EQ(after, 3);                  /* full batch: the cursor moves */
+    /* a row queued again behind the cursor (test-only direct write) */
+    ASSERT_EQ(sqlite3_exec(peek, "UPDATE delivery SET state = 'queued' WHERE id = 1",
+                           NULL, NULL, NULL), SQLITE_OK);
+    claim_sms(2, &after, got, &n);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(got[0], 5);
+    ASSERT_EQ(got[1], 6);
+    ASSERT_EQ(after, 6);
+    claim_sms(2, &after, got, &n);        /* nothing new past 6: the due deferred row */
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(got[0], 7);
+    ASSERT_EQ(after, 0);                  /* short batch: start over next time */
+    ASSERT_EQ(sqlite3_exec(peek, "UPDATE delivery SET attempts = 0 WHERE id = 1",
+                           NULL, NULL, NULL), SQLITE_OK);
+    claim_sms(2, &after, got, &n);        /* and row 1 is found again */
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(got[0], 1);
+    ASSERT_EQ(count_state("sending"), 5);
+    ASSERT_EQ(count_state("queued"), 3);  /* the two e-mails and row 8 (not due) */
+    close_store();
 }
 
 int main(void)
 {
     BP_TEST(test_table);
     BP_TEST(test_setter);
+    BP_TEST(test_claim_cursor);
     return bp_test_done();
 }
