@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests of src/ingest: form decoding, Twilio signatures and fields,
  * carrier keywords in several languages. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string.h>
 
 #include "bp/ingest.h"
@@ -82,6 +84,39 @@ static void test_twilio_signature_vector(void)
                     "&From=%2B14158675309&To=%2B18005551212", &f));
     bp_twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &f, sig);
     ASSERT_STR_EQ(sig, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+    bp_form_free(&f);
+}
+
+/* More fields and text than the signature keeps on the stack: the same
+ * HMAC as OpenSSL's one-shot HMAC() over the text built here. */
+static void test_twilio_signature_large(void)
+{
+    static char body[16384], text[16384];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    char sig[29], want[29];
+    size_t bo = 0, to;
+    struct bp_form f;
+    const char *url = "https://example.org/hook";
+
+    to = (size_t)snprintf(text, sizeof text, "%s", url);
+    for (int i = 69; i >= 0; i--) {     /* sent unsorted */
+        bo += (size_t)snprintf(body + bo, sizeof body - bo, "%sF%02d=", bo ? "&" : "", i);
+        for (int k = 0; k < 100; k++)
+            body[bo++] = (char)('a' + (i + k) % 26);
+        body[bo] = '\0';
+    }
+    for (int i = 0; i < 70; i++) {
+        to += (size_t)snprintf(text + to, sizeof text - to, "F%02d", i);
+        for (int k = 0; k < 100; k++)
+            text[to++] = (char)('a' + (i + k) % 26);
+    }
+    ASSERT_OK(parse(body, &f));
+    bp_twilio_signature("tok-large", url, &f, sig);
+    ASSERT_TRUE(HMAC(EVP_sha1(), "tok-large", 9, (const unsigned char *)text, to, mac,
+                     &maclen) != NULL);
+    EVP_EncodeBlock((unsigned char *)want, mac, (int)maclen);
+    ASSERT_STR_EQ(sig, want);
     bp_form_free(&f);
 }
 
@@ -219,6 +254,7 @@ int main(void)
     BP_TEST(test_form_repeated_and_empty_segments);
     BP_TEST(test_form_rejects);
     BP_TEST(test_twilio_signature_vector);
+    BP_TEST(test_twilio_signature_large);
     BP_TEST(test_twilio_parse_inbound);
     BP_TEST(test_keywords_stop);
     BP_TEST(test_keywords_start_help);
