@@ -193,18 +193,22 @@ static const char SQL_DUE_UNUSABLE[] =
  * send_at) in due order.  Both walk delivery_due (state, next_attempt_at,
  * rowid); the cursor lets a claim start where the previous one stopped
  * instead of stepping again over every queued row of the other channel
- * (which, for a slower channel, is thousands of table lookups per claim). */
+ * (which, for a slower channel, is thousands of table lookups per claim).
+ * The e-mail-only lookups (display name, conversation reply token) are
+ * subqueries that SMS rows skip. */
 #define SQL_DUE_SELECT \
     "SELECT d.id, d.attempts, d.created_at, m.kind = 'system', c.address, d.body," \
     "       d.idempotency_key," \
     "       CASE WHEN d.channel = 'email' THEN (SELECT g.given_name || ' ' || g.family_name" \
     "         FROM guardian_contact gc JOIN guardian g ON g.id = gc.guardian_id" \
     "        WHERE gc.contact_id = d.contact_id ORDER BY g.id LIMIT 1) END," \
-    "       m.subject, cv.reply_token, m.in_reply_to, m.references_hdr" \
+    "       m.subject," \
+    "       CASE WHEN d.channel = 'email' THEN (SELECT cv.reply_token FROM conversation cv" \
+    "        WHERE cv.id = m.conversation_id) END," \
+    "       m.in_reply_to, m.references_hdr" \
     "  FROM delivery d" \
     "  JOIN contact c ON c.id = d.contact_id" \
     "  JOIN message m ON m.id = d.message_id" \
-    "  LEFT JOIN conversation cv ON cv.id = m.conversation_id" \
     " WHERE d.state = 'queued' AND d.channel = ?1" \
     "   AND (c.status = 'active' OR m.kind = 'system')"
 static const char SQL_DUE_NEW[] =
