@@ -119,13 +119,15 @@ def answer(orig, frm, text, to_from=False):
 
 
 def delivery_of(db, addr, ann):
-    """(conversation id, reply token, Message-ID) of the delivery sent to addr."""
-    return query(db, "SELECT m.conversation_id, cv.reply_token, d.email_message_id"
-                     " FROM delivery d JOIN contact c ON c.id = d.contact_id"
-                     " JOIN message m ON m.id = d.message_id"
-                     " JOIN conversation cv ON cv.id = m.conversation_id"
-                     " WHERE c.address = ? AND m.announcement_id = ? AND d.state = 'sent'",
-                 (addr, ann))[0]
+    """(conversation id, reply token, Message-ID) of the delivery sent to addr, once
+    recorded as sent (the sink may hold the e-mail before that commit)."""
+    return poll(lambda: query(db, "SELECT m.conversation_id, cv.reply_token, d.email_message_id"
+                                  " FROM delivery d JOIN contact c ON c.id = d.contact_id"
+                                  " JOIN message m ON m.id = d.message_id"
+                                  " JOIN conversation cv ON cv.id = m.conversation_id"
+                                  " WHERE c.address = ? AND m.announcement_id = ?"
+                                  " AND d.state = 'sent'", (addr, ann)),
+                10, "the delivery to %s recorded as sent" % addr)[0]
 
 
 def inbound(db, n):
