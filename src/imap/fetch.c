@@ -18,7 +18,9 @@
  * Each fetch URL carries ;UIDVALIDITY=v: a connection whose selected
  * mailbox has another UIDVALIDITY re-SELECTs, and libcurl refuses the
  * fetch when the mailbox changed under the cycle.  The connections stay
- * open between cycles; after a failed cycle they reconnect (poll.c).
+ * open between cycles; after a failed cycle they reconnect (poll.c).  The
+ * first one opens with its first fetch, the others with a NOOP, one at a
+ * time, while the open ones fetch (open_session).
  *
  * Kept sessions: Dovecot sends the untagged updates a session has
  * collected (the control connection's \Seen STORE: `* 7 FETCH (FLAGS
@@ -50,6 +52,7 @@
 #define MAX_IN_FLIGHT 32
 #define IN_FLIGHT_BYTES (8u << 20)      /* raw bytes handed to parsers */
 #define VERIFY_CAP (1u << 20)
+#define OPEN_CAP (1u << 20)
 
 size_t bp__imap_done_prefix(const struct bp_imap *im)
 {
@@ -190,6 +193,7 @@ static void on_fetch_done(void *arg, CURLcode rc, struct bp_buf *resp)
     int64_t uid;
 
     im->fetching--;
+    f->opening = false;
     uid = im->uids[idx];
     bp_log_debug("imap", "fetched", "uid=%lld curl=%d bytes=%zu us=%lld conn=%d",
                  (long long)uid, (int)rc, resp->len,
@@ -221,12 +225,71 @@ static void on_fetch_done(void *arg, CURLcode rc, struct bp_buf *resp)
     bp__imap_maybe_finish(im);
 }
 
+/* An idle runner whose session is open, else one without a session
+ * unless another session is being opened (see open_session). */
 static struct bp__imap_fetcher *idle_fetcher(struct bp_imap *im)
 {
+    struct bp__imap_fetcher *fresh = NULL;
+    bool opening = false;
+
+    for (size_t i = 0; i < BP__IMAP_FETCHERS; i++) {
+        struct bp__imap_fetcher *f = &im->fetchers[i];
+        if (bp__imap_conn_busy(f->conn))
+            opening = opening || f->opening;
+        else if (f->used)
+            return f;
+        else if (fresh == NULL)
+            fresh = f;
+    }
+    return opening ? NULL : fresh;
+}
+
+static bool any_session(const struct bp_imap *im)
+{
     for (size_t i = 0; i < BP__IMAP_FETCHERS; i++)
-        if (!bp__imap_conn_busy(im->fetchers[i].conn))
-            return &im->fetchers[i];
-    return NULL;
+        if (im->fetchers[i].used)
+            return true;
+    return false;
+}
+
+static void on_open_done(void *arg, CURLcode rc, struct bp_buf *resp)
+{
+    struct bp__imap_fetcher *f = arg;
+    struct bp_imap *im = f->im;
+
+    (void)resp;
+    f->opening = false;
+    bp_log_debug("imap", "session_opened", "curl=%d us=%lld conn=%d", (int)rc,
+                 (long long)bp__imap_conn_time_us(f->conn), (int)(f - im->fetchers));
+    if (rc != CURLE_OK) {
+        bp__imap_cycle_fail(im, bp__imap_classify(rc), "open");
+        return;
+    }
+    f->used = true;
+    bp__imap_fetch_more(im);
+    bp__imap_maybe_finish(im);
+}
+
+/* Opens a fetch session (login, SELECT, NOOP) without giving it a UID, one
+ * session at a time.  Sessions SELECTing a large maildir at once each
+ * re-scan it (10,000 messages: seconds each on a loaded machine); and a
+ * session opened by a fetch holds a UID, which the stores, in UID order,
+ * wait for: with four sessions opening together nothing was stored for
+ * ten seconds.  Opened one at a time and without a UID, the sessions
+ * already open keep fetching and storing meanwhile. */
+static int open_session(struct bp_imap *im, struct bp__imap_fetcher *f)
+{
+    char url[2048];
+    int rc;
+
+    snprintf(url, sizeof url, "%s;UIDVALIDITY=%lld", im->mailbox_url,
+             (long long)im->cycle_uidvalidity);
+    rc = bp__imap_conn_run(f->conn, url, "NOOP", BP__IMAP_FRESH, OPEN_CAP, on_open_done, f);
+    if (rc == 0) {
+        f->opening = true;
+        bp_log_debug("imap", "session_open", "conn=%d", (int)(f - im->fetchers));
+    }
+    return rc;
 }
 
 static int fetch_one(struct bp_imap *im, struct bp__imap_fetcher *f, size_t idx)
@@ -240,6 +303,7 @@ static int fetch_one(struct bp_imap *im, struct bp__imap_fetcher *f, size_t idx)
     rc = bp__imap_conn_run(f->conn, url, NULL, f->used ? 0 : BP__IMAP_FRESH,
                            im->max_msg, on_fetch_done, f);
     if (rc == 0) {
+        f->opening = !f->used;
         f->used = true;
         im->fetching++;
     }
@@ -254,6 +318,13 @@ void bp__imap_fetch_more(struct bp_imap *im)
            im->next_fetch < im->nuids && im->in_flight + im->fetching < MAX_IN_FLIGHT &&
            !(im->in_flight > 0 && im->in_flight_bytes >= IN_FLIGHT_BYTES) &&
            (f = idle_fetcher(im)) != NULL) {
+        if (!f->used && any_session(im)) {
+            if (open_session(im, f) < 0) {
+                bp__imap_cycle_fail(im, BP_IMAP_ERR_PROTOCOL, "open");
+                return;
+            }
+            continue;
+        }
         size_t idx = im->next_fetch++;
         if (fetch_one(im, f, idx) < 0) {
             fail_uid(im, idx, BP_IMAP_ERR_PROTOCOL, "run", 0);

@@ -8,6 +8,8 @@
  *            runners, one easy handle (one IMAP connection, reused) each;
  *   msg.c    a fetched message: parse on the thread pool, store request;
  *   poll.c   the poll cycle: STATUS, SEARCH window, move, cursor;
+ *   seen.c   \Seen for the cycle's window before its fetches, in one
+ *            STORE that covers the backlog after it too;
  *   fetch.c  the fetch phase: parallel fetches, parse, store in UID order,
  *            verification of messages that came back empty;
  *   life.c   bp_imap_new/start/stop/free, stats, metrics, health.
@@ -51,6 +53,10 @@ BP_WUR int bp__imap_uid_set(struct bp_buf *b, const int64_t *uids, size_t n);
 enum bp_imap_err_kind bp__imap_classify(CURLcode rc);
 /* Delay before retry number `failures` (1, 2, ...): base doubling to cap. */
 int64_t bp__imap_backoff_ms(uint64_t failures, int64_t base_ms, int64_t cap_ms);
+/* The last UID of a window's \Seen STORE range (seen.c): window_last (the
+ * window's highest UID found) or more, up to UIDNEXT - 1 and at most ahead
+ * past the cursor.  0 without UIDNEXT (then the STORE names the UIDs). */
+int64_t bp__imap_seen_end(int64_t cursor, int64_t uidnext, int64_t window_last, int64_t ahead);
 
 /* ---- curlm.c ---------------------------------------------------------- */
 
@@ -129,6 +135,8 @@ const struct bp__imap_parse_conf *bp__imap_parse_conf(const struct bp_imap *im);
                                        the control runner's clipping threshold
                                        (half of BP__IMAP_CTL_BUFFER) */
 #define BP__IMAP_CTL_BUFFER (128L << 10)
+#define BP__IMAP_SEEN_AHEAD 20000   /* UIDs past the cursor one \Seen STORE
+                                       may cover (seen.c) */
 
 enum bp__imap_state { BP__S_IDLE = 0, BP__S_STATUS, BP__S_SEARCH, BP__S_SEEN, BP__S_FETCH,
                       BP__S_VERIFY, BP__S_POST, BP__S_CURSOR };
@@ -147,6 +155,7 @@ struct bp__imap_fetcher {
     struct bp__imap_conn *conn;
     size_t idx;                    /* UID index being fetched */
     bool used;                     /* has a connection (else: fresh) */
+    bool opening;                  /* its command opens a new session */
 };
 
 struct bp_imap {
@@ -183,6 +192,11 @@ struct bp_imap {
     size_t npost, post_i;
     struct bp_store_imap_cursor cursor_arg;
     struct bp_store_wreq cursor_req;
+    /* \Seen already stored (seen.c): UIDs <= seen_through of the mailbox
+     * with seen_uidvalidity; ahead_to: the end of the STORE in flight */
+    int64_t seen_uidvalidity, seen_through, ahead_to;
+    /* phase timings of the cycle (debug `cycle_timing`), uv_hrtime() ns */
+    uint64_t t_status, t_search, t_seen, t_fetch, t_post;
     /* outage reporting */
     struct bp_imap_stats st;
     enum bp_imap_err_kind last_err;
@@ -191,12 +205,25 @@ struct bp_imap {
 };
 
 /* poll.c */
+/* "<verb><uid set><tail><quoted folder>" (tail, folder may be NULL); NULL
+ * when too long. */
+char *bp__imap_cmd_with_set(const char *verb, const int64_t *uids, size_t n,
+                            const char *tail, const char *folder);
+/* UIDs per SEARCH window. */
+size_t bp__imap_window(const struct bp_imap *im);
 void bp__imap_schedule(struct bp_imap *im, int64_t delay_ms);
 void bp__imap_clear_cycle(struct bp_imap *im);
 /* Records a failure of the cycle; the cycle ends when nothing is in flight. */
 void bp__imap_cycle_fail(struct bp_imap *im, enum bp_imap_err_kind kind, const char *what);
 /* Ends the cycle when nothing is in flight any more. */
 void bp__imap_maybe_finish(struct bp_imap *im);
+/* seen.c */
+/* After the SEARCH: stores \Seen for the window's UIDs not marked yet (and
+ * the backlog after them), then starts the fetch phase. */
+void bp__imap_seen_start(struct bp_imap *im);
+/* Forgets which UIDs are marked already (after a failed cycle: the next
+ * cycle stores \Seen for its window again). */
+void bp__imap_seen_forget(struct bp_imap *im);
 /* fetch.c */
 /* Starts fetches while runners, in-flight and byte budgets allow. */
 void bp__imap_fetch_more(struct bp_imap *im);

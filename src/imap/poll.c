@@ -2,10 +2,13 @@
 /*
  * The IMAP poll cycle (loop thread).  One cycle:
  *
- *   IDLE --timer--> STATUS ----> SEARCH window ----> FETCH (fetch.c: several
- *     ^                               | none           | connections, parse on
- *     |                               v                | the thread pool, store
- *     +-------- (cursor if changed) <--- MOVE (opt.) <-+ in UID order; VERIFY of
+ *   IDLE --timer--> STATUS ----> SEARCH window --> \Seen (seen.c: unless
+ *     ^                               | none            | marked already)
+ *     |                               v                 v
+ *     |                         (cursor if changed)   FETCH (fetch.c: several
+ *     |                                                 | connections, parse on
+ *     |                                                 | the thread pool, store
+ *     +-------- (cursor if changed) <--- MOVE (opt.) <--+ in UID order; VERIFY of
  *                                        after every commit  empty fetches)
  *
  *  STATUS "<mailbox>" (UIDVALIDITY UIDNEXT) tells whether UIDVALIDITY
@@ -32,8 +35,8 @@
  *  A window of W UIDs answers in at most ~22 KB, under the 64 KiB clipping
  *  threshold of the control runner (its buffer is 128 KiB), and every
  *  answer we parse runs with BP__IMAP_STRICT (a clipped line fails the
- *  command, curlm.c).  Larger windows also mean fewer \Seen rounds (see
- *  mark_seen), each of which makes every session re-sync the maildir.
+ *  command, curlm.c).  Larger windows also mean fewer \Seen rounds
+ *  (seen.c), each of which makes every session re-sync the maildir.
  *  After the batch, the cursor moves to the highest UID of the window
  *  below the STATUS UIDNEXT (no message can take a UID below UIDNEXT
  *  later), so gaps of expunged UIDs are crossed; `more` starts the next
@@ -101,10 +104,40 @@ void bp__imap_clear_cycle(struct bp_imap *im)
     im->post = NULL;
     im->nuids = im->next_fetch = im->npost = im->post_i = 0;
     im->failed = im->fetch_stopped = false;
+    im->t_status = im->t_search = im->t_seen = im->t_fetch = im->t_post = 0;
+}
+
+size_t bp__imap_window(const struct bp_imap *im)
+{
+    return im->batch_max < BP__IMAP_WINDOW_MAX ? im->batch_max : BP__IMAP_WINDOW_MAX;
+}
+
+static int64_t ms_between(uint64_t a_ns, uint64_t b_ns)
+{
+    return a_ns && b_ns > a_ns ? (int64_t)((b_ns - a_ns) / 1000000u) : 0;
+}
+
+/* Where a cycle spent its time (debug): STATUS (fresh connection), SEARCH
+ * (with the SELECT), \Seen STORE before the fetches, fetch phase (fetch,
+ * parse, commit), move and cursor. */
+static void log_timing(const struct bp_imap *im)
+{
+    uint64_t now = uv_hrtime();
+
+    if (im->nuids == 0 || im->t_post == 0)
+        return;
+    bp_log_debug("imap", "cycle_timing", "n=%zu status_ms=%lld search_ms=%lld seen_ms=%lld "
+                 "fetch_ms=%lld post_ms=%lld total_ms=%lld", im->nuids,
+                 (long long)ms_between(im->t_status, im->t_search),
+                 (long long)ms_between(im->t_search, im->t_seen),
+                 (long long)ms_between(im->t_seen, im->t_fetch),
+                 (long long)ms_between(im->t_fetch, im->t_post),
+                 (long long)ms_between(im->t_post, now), (long long)ms_between(im->t_status, now));
 }
 
 static void cycle_ok(struct bp_imap *im)
 {
+    log_timing(im);
     im->st.up = true;
     im->st.last_success_ms = bp_clock_now_ms();
     if (im->down_logged)
@@ -156,6 +189,7 @@ static void end_failed_cycle(struct bp_imap *im)
     int64_t cap = im->poll_ms > 60000 ? im->poll_ms : 60000;
 
     fetchers_reconnect(im);
+    bp__imap_seen_forget(im);
     bp__imap_clear_cycle(im);
     bp__imap_schedule(im, bp__imap_backoff_ms(im->st.consecutive_failures, base, cap));
 }
@@ -224,8 +258,8 @@ static int64_t cursor_target(const struct bp_imap *im)
 
 /* ---- move after commit ------------------------------------------------ */
 
-static char *cmd_with_set(const char *verb, const int64_t *uids, size_t n,
-                          const char *tail, const char *folder)
+char *bp__imap_cmd_with_set(const char *verb, const int64_t *uids, size_t n,
+                            const char *tail, const char *folder)
 {
     struct bp_buf b;
     int rc;
@@ -293,8 +327,10 @@ static void post_next(struct bp_imap *im)
 static void batch_committed(struct bp_imap *im)
 {
     im->state = BP__S_POST;
+    im->t_post = uv_hrtime();
     if (im->move_to != NULL && im->nuids > 0) {
-        char *cmd = cmd_with_set("UID MOVE ", im->uids, im->nuids, " ", im->move_to);
+        char *cmd = bp__imap_cmd_with_set("UID MOVE ", im->uids, im->nuids, " ",
+                                          im->move_to);
         if (cmd == NULL) {
             bp__imap_cycle_fail(im, BP_IMAP_ERR_PROTOCOL, "move");
             return;
@@ -350,38 +386,6 @@ void bp__imap_maybe_finish(struct bp_imap *im)
 
 /* ---- STATUS and SEARCH ------------------------------------------------ */
 
-static void on_seen_done(void *arg, CURLcode rc, struct bp_buf *resp)
-{
-    struct bp_imap *im = arg;
-
-    (void)resp;
-    if (rc != CURLE_OK) {
-        bp__imap_cycle_fail(im, bp__imap_classify(rc), "seen");
-        return;
-    }
-    im->state = BP__S_FETCH;
-    bp__imap_fetch_more(im);
-}
-
-/* One UID STORE +FLAGS.SILENT (\Seen) for the batch before the fetches:
- * the URL fetches (BODY[]) would set \Seen one message at a time anyway,
- * and on a maildir every flag change is a rename plus an index write that
- * every other session must then sync: four fetch connections each setting
- * \Seen ran at 64 messages/s, with the flags already set at >500/s. */
-static void mark_seen(struct bp_imap *im)
-{
-    char *cmd = cmd_with_set("UID STORE ", im->uids, im->nuids, " +FLAGS.SILENT (\\Seen)",
-                             NULL);
-
-    if (cmd == NULL) {
-        bp__imap_cycle_fail(im, BP_IMAP_ERR_PROTOCOL, "seen");
-        return;
-    }
-    im->state = BP__S_SEEN;
-    run(im, im->mailbox_url, cmd, 0, on_seen_done, "seen");
-    free(cmd);
-}
-
 static void on_search_done(void *arg, CURLcode rc, struct bp_buf *resp)
 {
     struct bp_imap *im = arg;
@@ -417,7 +421,7 @@ static void on_search_done(void *arg, CURLcode rc, struct bp_buf *resp)
                  "uidnext=%lld", im->nuids, (long long)im->uids[0],
                  (long long)im->uids[im->nuids - 1], (long long)im->window_end,
                  (long long)im->uidnext);
-    mark_seen(im);
+    bp__imap_seen_start(im);
 }
 
 static void load_cursor(struct bp_imap *im)
@@ -441,7 +445,7 @@ static void on_status_done(void *arg, CURLcode rc, struct bp_buf *resp)
 {
     struct bp_imap *im = arg;
     int64_t uv, next;
-    size_t w = im->batch_max < BP__IMAP_WINDOW_MAX ? im->batch_max : BP__IMAP_WINDOW_MAX;
+    size_t w = bp__imap_window(im);
     char cmd[96];
 
     if (rc != CURLE_OK) {
@@ -467,6 +471,7 @@ static void on_status_done(void *arg, CURLcode rc, struct bp_buf *resp)
     im->cycle_uidvalidity = uv;
     im->uidnext = next;
     im->state = BP__S_SEARCH;
+    im->t_search = uv_hrtime();
     if (next > 0) {
         im->window_end = im->last_uid + (int64_t)w;
         snprintf(cmd, sizeof cmd, "UID SEARCH UID %lld:%lld", (long long)im->last_uid + 1,
@@ -486,6 +491,7 @@ static void start_cycle(struct bp_imap *im)
         return;
     im->st.polls++;
     im->state = BP__S_STATUS;
+    im->t_status = uv_hrtime();
     bp_buf_init(&cmd, 4096);
     if (bp_buf_appends(&cmd, "STATUS ") < 0 || bp__imap_quote(&cmd, im->mailbox) < 0 ||
         bp_buf_appends(&cmd, " (UIDVALIDITY UIDNEXT)") < 0) {

@@ -255,3 +255,14 @@ int64_t bp__imap_backoff_ms(uint64_t failures, int64_t base_ms, int64_t cap_ms)
         d *= 2;
     return d < cap_ms ? d : cap_ms;
 }
+
+int64_t bp__imap_seen_end(int64_t cursor, int64_t uidnext, int64_t window_last, int64_t ahead)
+{
+    int64_t end = cursor + ahead;
+
+    if (uidnext <= 0)
+        return 0;
+    if (end > uidnext - 1)
+        end = uidnext - 1;
+    return end > window_last ? end : window_last;
+}

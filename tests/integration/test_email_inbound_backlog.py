@@ -65,11 +65,12 @@ def stored(db):
     return count(db, "SELECT count(*) FROM message WHERE direction='in'")
 
 
-def test_large_backlog_every_message_stored(dovecot, workdir, write_config, serve):  # noqa: F811
-    n = 6000
-    fill_maildir(dovecot, n)
-    assert dovecot.status()["messages"] == str(n)
-    d, db = start(dovecot, workdir, write_config, serve)
+def ingest_backlog(dc, n, workdir, write_config, serve):
+    """n messages in the maildir, then the daemon until its cursor is at n:
+    every one stored, none twice, none skipped.  Returns the daemon."""
+    fill_maildir(dc, n)
+    assert dc.status()["messages"] == str(n)
+    d, db = start(dc, workdir, write_config, serve)
     _poll(lambda: count(db, "SELECT coalesce(max(last_uid),0) FROM imap_cursor") >= n, 240,
           "cursor at %d" % n)
     assert stored(db) == n
@@ -78,6 +79,11 @@ def test_large_backlog_every_message_stored(dovecot, workdir, write_config, serv
                      "WHERE direction='in'") == n
     log = d.log()
     assert "message_skipped" not in log and "message_not_fetched" not in log
+    return d
+
+
+def test_large_backlog_every_message_stored(dovecot, workdir, write_config, serve):  # noqa: F811
+    d = ingest_backlog(dovecot, 6000, workdir, write_config, serve)
     assert not d.error_lines()
 
 
@@ -107,3 +113,36 @@ def test_gap_of_expunged_uids_is_crossed(dovecot, workdir, write_config, serve):
                     "(SELECT email_message_id FROM message WHERE direction='in' ORDER BY id)")
     assert ids.replace("<", "").replace(">", "").split() == [
         "backlog-%d@client.example" % i for i in range(2500, 2505)]
+
+
+def test_backlog_marked_seen_once_and_sessions_opened_one_at_a_time(  # noqa: F811
+        dovecot, workdir, write_config, serve):
+    """Three windows (2,000 + 2,000 + 100).  The first cycle's \\Seen STORE
+    covers the whole backlog (UID range up to UIDNEXT - 1), so the later
+    cycles store no \\Seen of their own (on a maildir every other session
+    re-syncs after each STORE: that was most of Dovecot's CPU per message).
+    Fetch sessions after the first are opened with a NOOP, one at a time,
+    before they fetch anything.  Every message is still stored once and
+    ends \\Seen."""
+    n = 4100
+    d = ingest_backlog(dovecot, n, workdir, write_config, serve)
+    log = d.log()
+    stores = [ln for ln in log.splitlines() if "event=seen_store " in ln]
+    assert len(stores) == 1 and "first_uid=1 last_uid=%d " % n in stores[0], stores
+    assert "event=seen_already n=2000 through=%d" % n in log
+    assert "event=seen_already n=100 through=%d" % n in log
+    lines = log.splitlines()
+
+    def first(event, conn):
+        return next(i for i, ln in enumerate(lines)
+                    if "event=%s " % event in ln and ln.endswith("conn=%d" % conn))
+    # conn 0 opens with its first fetch; 1, 2, 3 with a NOOP, each after the
+    # one before it is open, and fetch only once open
+    steps = [first("fetched", 0)]
+    for k in (1, 2, 3):
+        steps += [first("session_open", k), first("session_opened", k)]
+        assert "event=session_opened curl=0 " in lines[steps[-1]]
+        assert first("fetched", k) > steps[-1]
+    assert steps == sorted(steps)
+    assert dovecot.status()["unseen"] == "0"
+    assert not d.error_lines()

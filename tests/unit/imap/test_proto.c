@@ -109,6 +109,19 @@ static void test_classify_backoff(void)
     ASSERT_STR_EQ(bp_imap_err_kind_name(BP_IMAP_ERR_AUTH), "auth");
 }
 
+/* The \Seen STORE range of a window (seen.c): up to UIDNEXT - 1, at most
+ * `ahead` past the cursor, never short of the window's last UID (a
+ * message that arrived after the STATUS), 0 without UIDNEXT. */
+static void test_seen_end(void)
+{
+    ASSERT_EQ(bp__imap_seen_end(0, 10001, 2000, 20000), 10000);      /* whole backlog */
+    ASSERT_EQ(bp__imap_seen_end(0, 50001, 2000, 20000), 20000);      /* capped ahead */
+    ASSERT_EQ(bp__imap_seen_end(4000, 50001, 6000, 20000), 24000);
+    ASSERT_EQ(bp__imap_seen_end(0, 11, 12, 20000), 12);              /* past UIDNEXT */
+    ASSERT_EQ(bp__imap_seen_end(2000, 2001, 2000, 20000), 2000);
+    ASSERT_EQ(bp__imap_seen_end(0, 0, 2000, 20000), 0);              /* no UIDNEXT */
+}
+
 int main(void)
 {
     BP_TEST(test_url_split);
@@ -117,5 +130,6 @@ int main(void)
     BP_TEST(test_search);
     BP_TEST(test_uid_set_and_quote);
     BP_TEST(test_classify_backoff);
+    BP_TEST(test_seen_end);
     return bp_test_done();
 }
