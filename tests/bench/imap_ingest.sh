@@ -4,6 +4,9 @@
 # through `backpack serve` (IMAP poll -> parse -> thread -> group commit).
 # Prints messages/s end to end (first poll to the cursor at the last UID)
 # and the daemon's peak RSS (VmHWM).  Targets: >= 500 msg/s, < 64 MiB.
+# Also the CPU time spent by the daemon and by Dovecot (every process of its
+# session, and the children it reaped) per message: on a shared machine the
+# wall-clock figure swings with the load, the CPU per message much less.
 # Never fails on time: it prints figures.
 #   tests/bench/imap_ingest.sh [BUILD_DIR] [N]     (as root: Dovecot's mail uid)
 set -eu
@@ -15,6 +18,32 @@ import os, sqlite3, subprocess, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
 from dovecot_support import Dovecot, USER, PASSWORD, MAIL_UID
 bin_, n = sys.argv[2], int(sys.argv[3])
+TICK = os.sysconf("SC_CLK_TCK")
+
+def cpu(pid, children=False):
+    """utime + stime (and cutime + cstime) of pid, in seconds."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    t = int(v[11]) + int(v[12]) + (int(v[13]) + int(v[14]) if children else 0)
+    return t / TICK
+
+def session_cpu(sid):
+    """CPU of every live process of session sid, plus what the leader reaped."""
+    total = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                v = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(v[3]) == sid:
+            total += cpu(int(d), children=int(d) == sid)
+    return total
 
 def msg(i):
     kind = i % 5
@@ -60,6 +89,7 @@ with Dovecot() as dc:
     subprocess.run([bin_, "migrate", "-c", cfg], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     err = open(os.path.join(work, "err"), "wb")
+    dc_cpu0 = session_cpu(dc.proc.pid)
     t0 = time.monotonic()
     p = subprocess.Popen([bin_, "serve", "-c", cfg], stderr=err)
     db = os.path.join(work, "b.db")
@@ -81,6 +111,8 @@ with Dovecot() as dc:
                 break
             time.sleep(0.05)
         dt = time.monotonic() - t0
+        daemon_cpu = cpu(p.pid)
+        dc_cpu = session_cpu(dc.proc.pid) - dc_cpu0
         c = sqlite3.connect(db)
         stored = c.execute("SELECT count(*) FROM message WHERE direction='in'").fetchone()[0]
         kinds = dict(c.execute("SELECT kind, count(*) FROM message GROUP BY kind").fetchall())
@@ -91,5 +123,8 @@ with Dovecot() as dc:
     print("imap_ingest: messages=%d stored=%d kinds=%s" % (n, stored, kinds))
     print("imap_ingest: %.2f s end to end (daemon start to cursor), %.0f messages/s" % (dt, n / dt))
     print("imap_ingest: peak RSS %.1f MiB (VmHWM)" % (hwm / 1024.0))
+    print("imap_ingest: CPU daemon %.2f s (%.0f us/message), Dovecot %.2f s (%.0f us/message), "
+          "load average %.1f" % (daemon_cpu, daemon_cpu * 1e6 / n, dc_cpu, dc_cpu * 1e6 / n,
+                                 os.getloadavg()[0]))
     print("imap_ingest: daemon log %s" % os.path.join(work, "err"))
 PY
