@@ -192,6 +192,11 @@ static void test_headers(void)
     ASSERT_TRUE(strstr(t, "List-Unsubscribe") == NULL && strstr(t, "Auto-Submitted") == NULL);
     ASSERT_STR_CONTAINS(t, "quoted-printable\r\n\r\n=C3=A9=\r\n");
     free(t);
+    j.to = "parent@exämple.org";                  /* IDNA for a non-ASCII domain */
+    j.to_name = "Élodie";
+    t = bp_smtp_mime_build(NULL, FROM, &j, 0, &len, err, sizeof err);
+    ASSERT_STR_CONTAINS(t, "\r\nTo: =?utf-8?B?w4lsb2RpZQ==?= <parent@xn--exmple-cua.org>\r\n");
+    free(t);
 }
 
 int main(void)
