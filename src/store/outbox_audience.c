@@ -42,21 +42,33 @@
 /* A school-wide announcement writes ~1.5 rows per family into six delivery
  * indexes: with SQLite's default 2 MB page cache the index pages are
  * evicted and re-read hundreds of thousands of times.  64 MB (allocated only
- * as used) keeps a 100,000-family district's working set in memory. */
+ * as used) keeps a 100,000-family district's working set in memory.
+ * temp_store = MEMORY: the temp tables and the sorters of a 100,000-family
+ * audience (a few MB) otherwise spill to temp files, ~30,000 pwrite/pread
+ * calls per announcement.  (SQLite refuses to change temp_store while a
+ * transaction has the temp database open; this is the only code using temp
+ * tables and always sets the same value first, so it never changes it.)
+ * bp_aud_s: the audience's distinct students (rowid = student id, so the
+ * conversation, message and touch statements need no DISTINCT sort).
+ * bp_aud_c is keyed by (contact, guardian): the one-delivery-per-contact
+ * grouping reads it in key order instead of sorting it. */
 static const char DDL[] =
     "PRAGMA cache_size = -65536;"
+    "PRAGMA temp_store = MEMORY;"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_pair (student_id INTEGER, guardian_id INTEGER,"
     "  may_receive INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_s (student_id INTEGER PRIMARY KEY);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_g (guardian_id INTEGER PRIMARY KEY,"
     "  student_id INTEGER, ok INTEGER);"
-    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (guardian_id INTEGER, contact_id INTEGER,"
-    "  channel TEXT);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (contact_id INTEGER, guardian_id INTEGER,"
+    "  channel TEXT, student_id INTEGER, PRIMARY KEY (contact_id, guardian_id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS temp.bp_aud_c_guardian ON bp_aud_c (guardian_id);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, body TEXT,"
     "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER, mt INTEGER,"
     "  PRIMARY KEY (locale, tz));"
-    "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_g; DELETE FROM temp.bp_aud_c;"
+    "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_s; DELETE FROM temp.bp_aud_g;"
+    "DELETE FROM temp.bp_aud_c;"
     "DELETE FROM temp.bp_aud_tz; DELETE FROM temp.bp_aud_loc;";
 
 static const char SQL_PAIR_STUDENT[] =
@@ -83,11 +95,13 @@ static const char SQL_EXISTS_STUDENT[] =
 static const char SQL_EXISTS_SECTION[] =
     "SELECT 1 FROM section WHERE sourced_id = ?1";
 
+static const char SQL_STUDENTS[] =
+    "INSERT OR IGNORE INTO temp.bp_aud_s SELECT student_id FROM temp.bp_aud_pair"
+    " WHERE student_id IS NOT NULL";
 static const char SQL_CONVOS[] =
     "INSERT INTO conversation (student_id, reply_token, created_at)"
     " SELECT p.student_id, lower(hex(randomblob(12))), ?1"
-    "   FROM (SELECT DISTINCT student_id FROM temp.bp_aud_pair) p"
-    "  WHERE p.student_id IS NOT NULL AND NOT EXISTS"
+    "   FROM temp.bp_aud_s p WHERE NOT EXISTS"
     "   (SELECT 1 FROM conversation c WHERE c.student_id = p.student_id)";
 static const char SQL_ANNOUNCE[] =
     "INSERT INTO announcement (audience_kind, audience_ref, author_staff_id,"
@@ -97,20 +111,18 @@ static const char SQL_MESSAGES[] =
     "INSERT INTO message (conversation_id, direction, channel, kind, author_staff_id,"
     "  announcement_id, subject, body, match_rule, created_at)"
     " SELECT c.id, 'out', 'dashboard', 'normal', nullif(?2, 0), ?1, ?3, ?4, 'outbound', ?5"
-    "   FROM (SELECT DISTINCT student_id FROM temp.bp_aud_pair"
-    "          WHERE student_id IS NOT NULL) p"
-    "   JOIN conversation c ON c.student_id = p.student_id";
+    "   FROM temp.bp_aud_s p JOIN conversation c ON c.student_id = p.student_id";
 static const char SQL_TOUCH[] =
     "UPDATE conversation SET last_message_at = ?1"
-    " WHERE student_id IN (SELECT student_id FROM temp.bp_aud_pair)";
+    " WHERE student_id IN (SELECT student_id FROM temp.bp_aud_s)";
 static const char SQL_GUARDIANS[] =
     "INSERT INTO temp.bp_aud_g"
     " SELECT guardian_id, min(CASE WHEN may_receive = 1 THEN student_id END),"
     "        coalesce(max(may_receive), -1)"
     "   FROM temp.bp_aud_pair GROUP BY guardian_id";
 static const char SQL_CHOOSE[] =
-    "INSERT INTO temp.bp_aud_c"
-    " SELECT ag.guardian_id, c.id, c.kind"
+    "INSERT INTO temp.bp_aud_c (guardian_id, contact_id, channel, student_id)"
+    " SELECT ag.guardian_id, c.id, c.kind, ag.student_id"
     "   FROM temp.bp_aud_g ag JOIN guardian g ON g.id = ag.guardian_id"
     "   JOIN guardian_contact gc ON gc.guardian_id = ag.guardian_id"
     "   JOIN contact c ON c.id = gc.contact_id AND c.status = 'active'"
@@ -148,6 +160,7 @@ static const char SQL_MARK_MT[] =
     " WHERE announcement_id = ?1 AND id IN (SELECT d.message_id FROM delivery d"
     "   JOIN message m2 ON m2.id = d.message_id AND m2.announcement_id = ?1"
     "  WHERE d.locale IN (SELECT rlocale FROM temp.bp_aud_loc WHERE mt = 1))";
+static const char SQL_ANY_MT[] = "SELECT 1 FROM temp.bp_aud_loc WHERE mt = 1 LIMIT 1";
 static const char SQL_DELIVERIES[] =
     "INSERT INTO delivery (message_id, contact_id, channel, locale, body, encoding, segments,"
     "  state, held_reason, next_attempt_at, idempotency_key, created_at, updated_at)"
@@ -157,20 +170,24 @@ static const char SQL_DELIVERIES[] =
     "        CASE WHEN l.held = 1 THEN 'held' ELSE 'queued' END,"
     "        CASE WHEN l.held = 1 THEN 'no_translation' END,"
     "        coalesce(t.due, ?5), ?3 || '-' || x.contact_id, ?4, ?4"
-    "   FROM (SELECT c.contact_id, min(c.channel) AS channel, min(c.guardian_id) AS guardian_id,"
-    "                min(ag.student_id) AS student_id"
-    "           FROM temp.bp_aud_c c JOIN temp.bp_aud_g ag ON ag.guardian_id = c.guardian_id"
-    "          GROUP BY c.contact_id) x"
+    "   FROM (SELECT contact_id, min(channel) AS channel, min(guardian_id) AS guardian_id,"
+    "                min(student_id) AS student_id"
+    "           FROM temp.bp_aud_c GROUP BY contact_id) x"
     "   JOIN guardian g ON g.id = x.guardian_id"
     "   JOIN conversation cv ON cv.student_id = x.student_id"
     "   JOIN message m ON m.conversation_id = cv.id AND m.announcement_id = ?1"
     "   LEFT JOIN temp.bp_aud_tz t ON t.tz = coalesce(g.timezone, ?6)"
     "   LEFT JOIN temp.bp_aud_loc l ON l.locale = g.locale"
     "    AND l.tz = coalesce(g.timezone, ?6)";
+/* The deliveries just created are the rows above the largest id before the
+ * INSERT (one writer, inside its transaction): a range of the table, counted
+ * in one pass without a GROUP BY sort. */
+static const char SQL_MAX_DELIVERY[] = "SELECT coalesce(max(id), 0) FROM delivery";
 static const char SQL_COUNT_DELIVERIES[] =
-    "SELECT d.channel, d.state, d.next_attempt_at > ?2, count(*) FROM delivery d"
-    "  JOIN message m ON m.id = d.message_id"
-    " WHERE m.announcement_id = ?1 GROUP BY 1, 2, 3";
+    "SELECT coalesce(sum(channel = 'sms'), 0), coalesce(sum(channel = 'email'), 0),"
+    "       coalesce(sum(state = 'held'), 0),"
+    "       coalesce(sum(state <> 'held' AND next_attempt_at > ?2), 0)"
+    "  FROM delivery WHERE id > ?1";
 static const char SQL_COUNT_SKIPS[] =
     "SELECT reason, count(*) FROM delivery_skip WHERE announcement_id = ?1 GROUP BY reason";
 
@@ -183,7 +200,11 @@ const char *bp_skip_reason_name(enum bp_skip_reason r)
     return (unsigned)r < BP_SKIP__COUNT ? skip_names[r] : "?";
 }
 
-static int run1(struct bp_store *s, const char *sql, int64_t a, int64_t b)
+/* Steps sql once with ?1 = a, ?2 = b (as far as it has them).  With out:
+ * a row's first column goes to *out (left alone when there is no row);
+ * without: the statement must not return rows. */
+static int step_ints(struct bp_store *s, const char *sql, int64_t a, int64_t b,
+                     int64_t *out)
 {
     sqlite3_stmt *st = bp__store_stmt(s, sql);
     int rc;
@@ -195,8 +216,17 @@ static int run1(struct bp_store *s, const char *sql, int64_t a, int64_t b)
     if (sqlite3_bind_parameter_count(st) >= 2)
         sqlite3_bind_int64(st, 2, b);
     rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && out != NULL) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+static int run1(struct bp_store *s, const char *sql, int64_t a, int64_t b)
+{
+    return step_ints(s, sql, a, b, NULL);
 }
 
 static int run_text(struct bp_store *s, const char *sql, const char *t)
@@ -282,7 +312,7 @@ static int insert_announcement(struct bp_store *s, struct bp_store_announce *a,
     if (rc != SQLITE_DONE)
         return bp__store_err(rc);
     a->announcement_id = sqlite3_last_insert_rowid(s->db);
-    if ((rc = run1(s, SQL_CONVOS, a->now_ms, 0)) < 0)
+    if ((rc = run1(s, SQL_STUDENTS, 0, 0)) < 0 || (rc = run1(s, SQL_CONVOS, a->now_ms, 0)) < 0)
         return rc;
     if ((st = bp__store_stmt(s, SQL_MESSAGES)) == NULL)
         return BP_ESTORE;
@@ -420,26 +450,24 @@ static int render_locales(struct bp_store *s, struct bp_store_announce *a)
     return rc;
 }
 
-static int count_results(struct bp_store *s, struct bp_store_announce *a)
+/* Counts the deliveries with id > after (those just created). */
+static int count_results(struct bp_store *s, struct bp_store_announce *a, int64_t after)
 {
     sqlite3_stmt *st = bp__store_stmt(s, SQL_COUNT_DELIVERIES);
     int rc;
 
     if (st == NULL)
         return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, a->announcement_id);
+    sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, a->now_ms);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int ch = bp_str_eq((const char *)sqlite3_column_text(st, 0), "email");
-        int64_t n = sqlite3_column_int64(st, 3);
-        a->deliveries[ch] += n;
-        if (bp_str_eq((const char *)sqlite3_column_text(st, 1), "held"))
-            a->held += n;
-        else if (sqlite3_column_int(st, 2))
-            a->deferred += n;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        a->deliveries[0] = sqlite3_column_int64(st, 0);
+        a->deliveries[1] = sqlite3_column_int64(st, 1);
+        a->held = sqlite3_column_int64(st, 2);
+        a->deferred = sqlite3_column_int64(st, 3);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW)
         return bp__store_err(rc);
     if ((st = bp__store_stmt(s, SQL_COUNT_SKIPS)) == NULL)
         return BP_ESTORE;
@@ -454,8 +482,9 @@ static int count_results(struct bp_store *s, struct bp_store_announce *a)
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
+/* *after = the largest delivery id before the INSERT. */
 static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
-                           const char *msg_body)
+                           const char *msg_body, int64_t *after)
 {
     sqlite3_stmt *st;
     unsigned char rnd[8];
@@ -465,6 +494,8 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
     if ((rc = for_each_distinct(s, SQL_TZS, a->default_tz, each_tz, a)) < 0)
         return rc;
     if (a->render != NULL && (rc = render_locales(s, a)) < 0)
+        return rc;
+    if ((rc = step_ints(s, SQL_MAX_DELIVERY, 0, 0, after)) < 0)
         return rc;
     if ((st = bp__store_stmt(s, SQL_DELIVERIES)) == NULL)
         return BP_ESTORE;
@@ -496,10 +527,13 @@ int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a)
 static int mark_translated(struct bp_store *s, const struct bp_store_announce *a)
 {
     sqlite3_stmt *st;
+    int64_t any = 0;
     int rc;
 
     if (a->body == NULL)
         return 0;
+    if ((rc = step_ints(s, SQL_ANY_MT, 0, 0, &any)) < 0 || any == 0)
+        return rc;
     if ((st = bp__store_stmt(s, SQL_MARK_MT)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, a->announcement_id);
@@ -515,6 +549,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
     struct bp_store_announce *a = arg;
     struct bp_buf body;
     struct bp_store_rendered r = {.out = &body};
+    int64_t after = 0;
     int rc;
 
     a->announcement_id = a->messages = a->held = a->deferred = 0;
@@ -534,10 +569,10 @@ int bp_store_announce(struct bp_store *s, void *arg)
         goto out;
     if ((rc = insert_announcement(s, a, body.data ? body.data : "")) < 0 ||
         (rc = run1(s, SQL_SKIPS, a->announcement_id, a->now_ms)) < 0 ||
-        (rc = make_deliveries(s, a, body.data ? body.data : "")) < 0 ||
+        (rc = make_deliveries(s, a, body.data ? body.data : "", &after)) < 0 ||
         (rc = mark_translated(s, a)) < 0)
         goto out;
-    rc = count_results(s, a);
+    rc = count_results(s, a, after);
 out:
     bp_buf_free(&body);
     return rc;

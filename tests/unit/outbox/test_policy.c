@@ -124,19 +124,34 @@ static const char *skips(int64_t ann)
     return buf;
 }
 
-static int64_t due_of(int64_t ann, int contact)
+/* First column of sql's first row (?1 = announcement, ?2 = arg), or -1. */
+static int64_t peek_int(const char *sql, int64_t ann, const char *arg)
 {
     sqlite3_stmt *st;
     int64_t v = -1;
-    sqlite3_prepare_v2(peek, "SELECT d.next_attempt_at FROM delivery d JOIN message m"
-                             " ON m.id = d.message_id WHERE m.announcement_id = ?1"
-                             " AND d.contact_id = ?2", -1, &st, NULL);
+    sqlite3_prepare_v2(peek, sql, -1, &st, NULL);
     sqlite3_bind_int64(st, 1, ann);
-    sqlite3_bind_int(st, 2, contact);
+    sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
+}
+
+static int64_t due_of(int64_t ann, int contact)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%d", contact);
+    return peek_int("SELECT d.next_attempt_at FROM delivery d JOIN message m"
+                    " ON m.id = d.message_id WHERE m.announcement_id = ?1"
+                    " AND d.contact_id = CAST(?2 AS INTEGER)", ann, id);
+}
+
+static int64_t count_of(int64_t ann, const char *channel)
+{
+    return peek_int("SELECT count(*) FROM delivery d JOIN message m"
+                    " ON m.id = d.message_id WHERE m.announcement_id = ?1"
+                    " AND d.channel = ?2", ann, channel);
 }
 
 static void test_section(void)
@@ -211,6 +226,29 @@ static void test_send_at_future(void)
     ASSERT_EQ(due_of(a.announcement_id, 2), t("2025-01-20T15:00:00Z"));
 }
 
+/* The summary counts only this announcement's rows (the store counts the
+ * ids above the largest one before its INSERT), after earlier announcements;
+ * a guardian listed twice and two guardians sharing a phone still give one
+ * delivery per contact. */
+static void test_summary_counts_this_announcement(void)
+{
+    static const char *const gs[] = {"G1", "G7", "G2", "G1"};
+    struct bp_outbox_req r = {.audience_kind = "custom", .guardians = gs,
+                              .nguardians = 4, .text = "twice"};
+    struct bp_store_announce a;
+
+    bp_clock_set_fake(t("2025-01-15T15:00:00Z"));
+    ASSERT_OK(announce(&r, &a));
+    ASSERT_STR_EQ(deliveries(a.announcement_id), "1:sms:queued:1 2:email:queued:1");
+    ASSERT_EQ(a.messages, 3);                       /* S1, S2 (G1), S4 (G7) */
+    ASSERT_EQ(a.deliveries[0], 1);
+    ASSERT_EQ(a.deliveries[1], 1);
+    ASSERT_EQ(count_of(a.announcement_id, "sms"), 1);
+    ASSERT_EQ(count_of(a.announcement_id, "email"), 1);
+    ASSERT_EQ(a.held + a.deferred, 0);
+    ASSERT_STR_EQ(skips(a.announcement_id), "");
+}
+
 int main(void)
 {
     setup();
@@ -218,6 +256,7 @@ int main(void)
     BP_TEST(test_urgent_ignores_quiet_not_opt_out);
     BP_TEST(test_custom_and_missing);
     BP_TEST(test_send_at_future);
+    BP_TEST(test_summary_counts_this_announcement);
     sqlite3_close(peek);
     bp_store_close(store);
     unlink(path);
