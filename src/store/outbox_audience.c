@@ -43,18 +43,13 @@
  * indexes: with SQLite's default 2 MB page cache the index pages are
  * evicted and re-read hundreds of thousands of times.  64 MB (allocated only
  * as used) keeps a 100,000-family district's working set in memory.
- * temp_store = MEMORY: the temp tables and the sorters of a 100,000-family
- * audience (a few MB) otherwise spill to temp files, ~30,000 pwrite/pread
- * calls per announcement.  (SQLite refuses to change temp_store while a
- * transaction has the temp database open; this is the only code using temp
- * tables and always sets the same value first, so it never changes it.)
+ * The temp tables live in memory (bp_store_open sets temp_store).
  * bp_aud_s: the audience's distinct students (rowid = student id, so the
  * conversation, message and touch statements need no DISTINCT sort).
  * bp_aud_c is keyed by (contact, guardian): the one-delivery-per-contact
  * grouping reads it in key order instead of sorting it. */
 static const char DDL[] =
     "PRAGMA cache_size = -65536;"
-    "PRAGMA temp_store = MEMORY;"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_pair (student_id INTEGER, guardian_id INTEGER,"
     "  may_receive INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_s (student_id INTEGER PRIMARY KEY);"

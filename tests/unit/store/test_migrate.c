@@ -163,10 +163,60 @@ static void test_migrate_twice_is_noop(void)
     bp_store_close(s);
 }
 
+/* 0003 rebuilds delivery (partial unique indexes for the send ids): a
+ * database at version 2 with deliveries keeps every row and value, the
+ * deliveries' parents keep theirs, and uniqueness still holds. */
+static void test_0003_keeps_deliveries(void)
+{
+    struct bp_errbuf eb = {{0}, {0}};
+    char path[512];
+    struct bp_store *s = st_open_new(path, sizeof path, false);
+    int from = -1, to = -1;
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_TRUE(bp__store_nmigrations >= 3);
+    ASSERT_OK(bp__store_migrate_list(s, bp__store_migrations, 2, NULL, NULL, &eb));
+    ASSERT_EQ(st_exec(s,
+        "INSERT INTO school (id, sourced_id, name, created_at, updated_at)"
+        " VALUES (1, 'org1', 'Lincoln', 1, 1);"
+        "INSERT INTO student (id, school_id, sourced_id, given_name, family_name,"
+        " created_at, updated_at) VALUES (1, 1, 'stu1', 'Ana', 'Diaz', 1, 1);"
+        "INSERT INTO contact (id, kind, address, created_at, updated_at)"
+        " VALUES (1, 'sms', '+15551234567', 1, 1), (2, 'email', 'r@example.org', 1, 1);"
+        "INSERT INTO conversation (id, student_id, reply_token, created_at)"
+        " VALUES (1, 1, 'tok1', 1);"
+        "INSERT INTO message (id, conversation_id, direction, channel, body, created_at)"
+        " VALUES (1, 1, 'out', 'dashboard', 'Hello', 1);"
+        "INSERT INTO delivery (id, message_id, contact_id, channel, body, state,"
+        " attempts, idempotency_key, provider, provider_msg_id, created_at, updated_at)"
+        " VALUES (7, 1, 1, 'sms', 'Hello', 'sent', 1, 'k1', 'twilio', 'SM1', 1, 2);"
+        "INSERT INTO delivery (id, message_id, contact_id, channel, body, state,"
+        " held_reason, idempotency_key, email_message_id, created_at, updated_at)"
+        " VALUES (9, 1, 2, 'email', 'Hello', 'held', 'no_translation', 'k2', 'k2@x', 1, 2);"),
+        SQLITE_OK);
+    ASSERT_OK(bp_store_migrate(s, &from, &to, &eb));
+    ASSERT_EQ(from, 2);
+    ASSERT_EQ(to, bp_store_schema_latest());
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM delivery"), 2);
+    ASSERT_EQ(st_int(s, "SELECT id FROM delivery WHERE provider = 'twilio'"
+                        " AND provider_msg_id = 'SM1' AND state = 'sent' AND attempts = 1"), 7);
+    ASSERT_EQ(st_int(s, "SELECT id FROM delivery WHERE email_message_id = 'k2@x'"
+                        " AND held_reason = 'no_translation' AND updated_at = 2"), 9);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM message"), 1);
+    ASSERT_EQ(st_exec(s, "INSERT INTO delivery (message_id, contact_id, channel, body,"
+                         " idempotency_key, created_at, updated_at)"
+                         " VALUES (1, 1, 'sms', 'x', 'k1', 1, 1)"), SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    ASSERT_EQ(st_exec(s, "DELETE FROM message"), SQLITE_OK);    /* cascade kept */
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM delivery"), 0);
+    bp_store_close(s);
+}
+
 int main(void)
 {
     BP_TEST(test_fresh_database_reaches_latest);
     BP_TEST(test_upgrade_keeps_data);
+    BP_TEST(test_0003_keeps_deliveries);
     BP_TEST(test_failing_migration_changes_nothing);
     BP_TEST(test_newer_database_is_refused);
     BP_TEST(test_migrate_twice_is_noop);

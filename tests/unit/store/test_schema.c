@@ -5,6 +5,8 @@
  * row is accepted, so a refusal proves the constraint and not a broken
  * fixture.  These tests document the schema for the other modules.
  */
+#include <string.h>
+
 #include "bp_test.h"
 #include "store_test.h"
 
@@ -182,6 +184,55 @@ static void test_held_delivery_needs_reason(void)
     bp_store_close(s);
 }
 
+/* Migration 0003: the e-mail Message-ID and the provider's id of a delivery
+ * are unique through partial indexes (no index entry while NULL); the
+ * lookups by them still use those indexes. */
+static bool plan_uses(struct bp_store *s, const char *sql, const char *index)
+{
+    sqlite3_stmt *st;
+    bool found = false;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return false;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (strstr((const char *)sqlite3_column_text(st, 3), index) != NULL)
+            found = true;
+    sqlite3_finalize(st);
+    return found;
+}
+
+static void test_delivery_send_ids_unique_when_set(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(insert_delivery(s, "'queued'", "NULL", "'k1'"), SQLITE_OK);
+    ASSERT_EQ(st_exec(s, "INSERT INTO delivery (message_id, contact_id, channel, body,"
+                         " idempotency_key, created_at, updated_at)"
+                         " VALUES (1, 2, 'email', 'Hello', 'k2', 1, 1)"), SQLITE_OK);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM delivery WHERE email_message_id IS NULL"
+                        " AND provider_msg_id IS NULL"), 2);
+    ASSERT_EQ(st_exec(s, "UPDATE delivery SET email_message_id = 'm@x' WHERE id = 1"),
+              SQLITE_OK);
+    ASSERT_EQ(st_exec(s, "UPDATE delivery SET email_message_id = 'm@x' WHERE id = 2"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "UPDATE delivery SET provider = 'twilio', provider_msg_id = 'SM1'"
+                         " WHERE id = 1"), SQLITE_OK);
+    ASSERT_EQ(st_exec(s, "UPDATE delivery SET provider = 'twilio', provider_msg_id = 'SM1'"
+                         " WHERE id = 2"), SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "UPDATE delivery SET provider = 'other', provider_msg_id = 'SM1'"
+                         " WHERE id = 2"), SQLITE_OK);
+    ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM delivery"
+                             " WHERE email_message_id = 'm@x'", "delivery_email_message_id"));
+    ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM delivery"
+                             " WHERE provider = 'twilio' AND provider_msg_id = 'SM1'",
+                          "delivery_provider_msg"));
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'delivery'"
+                        " AND type = 'index' AND sql IS NULL"), 2); /* idempotency_key,
+                                                                       (message, contact) */
+    bp_store_close(s);
+}
+
 int main(void)
 {
     BP_TEST(test_enum_check_refuses_bogus_state);
@@ -192,5 +243,6 @@ int main(void)
     BP_TEST(test_foreign_keys_refuse_orphans);
     BP_TEST(test_audit_is_append_only);
     BP_TEST(test_held_delivery_needs_reason);
+    BP_TEST(test_delivery_send_ids_unique_when_set);
     return bp_test_done();
 }
