@@ -228,11 +228,15 @@ struct bp_store_claim {
     const char *email_domain;      /* for minted Message-IDs ("" -> "backpack.invalid") */
     bool hold_pass;                /* also hold queued rows of unusable contacts (a scan
                                       of the queued rows: the scheduler asks once a second) */
-    int64_t after_id[2];           /* in/out cursor per channel: never-deferred rows are
-                                      claimed in id order after it; set to the last one
-                                      claimed, 0 when none is left past it (0 = start).
-                                      The scheduler restarts from 0 once a second, so a
-                                      row queued again behind it waits at most that long */
+    struct bp_store_claim_cursor {
+        int64_t id;                /* last row claimed; 0 = start from the first due row */
+        int64_t at;                /* its next_attempt_at ... */
+        bool at_null;              /* ... or NULL */
+    } cursor[2];                   /* in/out per channel: a claim continues after it
+                                      (same next_attempt_at, greater id) before reading
+                                      from the start; reset after a short batch.  The
+                                      scheduler resets it once a second, so a row queued
+                                      again behind it waits at most that long */
     /* output: claimed rows (queued -> sending, attempts + 1, committed) */
     struct bp_store_claimed *rows; /* malloc'd; free with bp_store_claim_free */
     size_t nrows;

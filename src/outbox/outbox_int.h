@@ -30,7 +30,7 @@ struct bp_outbox {
     struct bp_store_wreq claim_req;
     struct bp_store_claim claim;
     struct bp_store_recover recover;
-    int64_t claim_after[2];        /* claim cursor per channel (bp_store_claim.after_id) */
+    struct bp_store_claim_cursor claim_cursor[2];  /* per channel (bp_store_claim) */
     /* Rows marked `sending` and not yet recorded, per channel: at a sender,
      * or done and waiting for their result to be written.  Counting the
      * unrecorded ones keeps the rows in doubt after a crash within the

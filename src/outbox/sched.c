@@ -138,11 +138,11 @@ static void on_claimed(struct bp_store_wreq *req, int status)
         if (status != BP_ECLOSED)
             bp_log_error("outbox", "claim_failed", "err=%s", bp_err_name(status));
         bp_store_claim_free(c);
-        ob->claim_after[0] = ob->claim_after[1] = 0;
+        memset(ob->claim_cursor, 0, sizeof ob->claim_cursor);
         arm(ob, POLL_MS);
         return;
     }
-    memcpy(ob->claim_after, c->after_id, sizeof ob->claim_after);
+    memcpy(ob->claim_cursor, c->cursor, sizeof ob->claim_cursor);
     if (c->held_opted_out > 0)
         bp_log_info("outbox", "held", "reason=contact_unusable count=%lld",
                     (long long)c->held_opted_out);
@@ -186,9 +186,9 @@ static void on_tick(uv_timer_t *t)
         c->hold_pass = true;         /* a scan: at most once per POLL_MS */
         ob->next_hold_pass = uv_now(ob->env.loop) + POLL_MS;
         /* and the claim cursors start over, for rows queued again behind them */
-        ob->claim_after[0] = ob->claim_after[1] = 0;
+        memset(ob->claim_cursor, 0, sizeof ob->claim_cursor);
     }
-    memcpy(c->after_id, ob->claim_after, sizeof c->after_id);
+    memcpy(c->cursor, ob->claim_cursor, sizeof c->cursor);
     for (int ch = 0; ch < 2; ch++) {
         unsigned w = ob->env.window[ch];
         c->channel_on[ch] = ob->env.senders[ch] != NULL;

@@ -187,14 +187,15 @@ static const char SQL_DUE_UNUSABLE[] =
     "  JOIN message m ON m.id = d.message_id AND m.kind <> 'system'"
     " WHERE d.state = 'queued' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?1)"
     " LIMIT 1000";
-/* Due queued rows of one channel, in two parts: never-deferred rows
- * (next_attempt_at NULL: most of an announcement) in id order after the
- * caller's cursor ?4, then deferred rows now due (retries, quiet hours,
- * send_at) in due order.  Both walk delivery_due (state, next_attempt_at,
- * rowid); the cursor lets a claim start where the previous one stopped
- * instead of stepping again over every queued row of the other channel
- * (which, for a slower channel, is thousands of table lookups per claim).
- * The e-mail-only lookups (display name, conversation reply token) are
+/* Due queued rows of one channel in due order (next_attempt_at, NULL
+ * first, then id), walking delivery_due (state, next_attempt_at, rowid).
+ * An announcement's rows share one next_attempt_at per time zone, and the
+ * claims of a channel would step again, every time, over all the queued
+ * rows of the other (slower) channel before them: thousands of table
+ * lookups per claim.  So a claim first continues the caller's cursor (the
+ * last row it claimed: same next_attempt_at, greater id: an index seek),
+ * and only then, if there is room left, reads from the start.  The
+ * e-mail-only lookups (display name, conversation reply token) are
  * subqueries that SMS rows skip. */
 #define SQL_DUE_SELECT \
     "SELECT d.id, d.attempts, d.created_at, m.kind = 'system', c.address, d.body," \
@@ -205,18 +206,19 @@ static const char SQL_DUE_UNUSABLE[] =
     "       m.subject," \
     "       CASE WHEN d.channel = 'email' THEN (SELECT cv.reply_token FROM conversation cv" \
     "        WHERE cv.id = m.conversation_id) END," \
-    "       m.in_reply_to, m.references_hdr" \
+    "       m.in_reply_to, m.references_hdr, d.next_attempt_at" \
     "  FROM delivery d" \
     "  JOIN contact c ON c.id = d.contact_id" \
     "  JOIN message m ON m.id = d.message_id" \
     " WHERE d.state = 'queued' AND d.channel = ?1" \
     "   AND (c.status = 'active' OR m.kind = 'system')"
-static const char SQL_DUE_NEW[] =
-    SQL_DUE_SELECT " AND d.next_attempt_at IS NULL AND d.id > ?4"
+static const char SQL_DUE_FROM_START[] =
+    SQL_DUE_SELECT " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?2)"
+    " ORDER BY d.next_attempt_at, d.id LIMIT ?3";
+static const char SQL_DUE_AT_CURSOR[] =
+    SQL_DUE_SELECT " AND d.next_attempt_at IS ?4 AND d.id > ?5"
+    " AND (?4 IS NULL OR ?4 <= ?2)"
     " ORDER BY d.id LIMIT ?3";
-static const char SQL_DUE_LATER[] =
-    SQL_DUE_SELECT " AND d.next_attempt_at <= ?2"
-    " ORDER BY d.next_attempt_at LIMIT ?3";
 static const char SQL_NEXT_DUE[] =
     "SELECT min(next_attempt_at) FROM delivery"
     " WHERE state IN ('queued', 'retry_wait') AND next_attempt_at > ?1";
@@ -278,53 +280,73 @@ static int claim_row(struct bp_store *s, struct bp_store_claim *c,
     return 0;
 }
 
-/* Runs one of the due SELECTs for channel ch, adding at most `room` rows. */
+/* Runs one of the due SELECTs for channel ch, adding at most `room` rows
+ * and moving the channel's cursor to the last one. */
 static int claim_select(struct bp_store *s, struct bp_store_claim *c, int ch,
-                        bool later, unsigned room)
+                        bool at_cursor, unsigned room)
 {
-    sqlite3_stmt *st = bp__store_stmt(s, later ? SQL_DUE_LATER : SQL_DUE_NEW);
+    struct bp_store_claim_cursor *cur = &c->cursor[ch];
+    sqlite3_stmt *st = bp__store_stmt(s, at_cursor ? SQL_DUE_AT_CURSOR : SQL_DUE_FROM_START);
     int rc;
 
     if (st == NULL)
         return BP_ESTORE;
     sqlite3_bind_text(st, 1, channel_names[ch], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, c->now_ms);
     sqlite3_bind_int64(st, 3, room);
-    if (later)
-        sqlite3_bind_int64(st, 2, c->now_ms);
-    else
-        sqlite3_bind_int64(st, 4, c->after_id[ch]);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if (at_cursor) {
+        if (cur->at_null)
+            sqlite3_bind_null(st, 4);
+        else
+            sqlite3_bind_int64(st, 4, cur->at);
+        sqlite3_bind_int64(st, 5, cur->id);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         claim_row(s, c, st, ch);
+        cur->id = sqlite3_column_int64(st, 0);
+        cur->at_null = sqlite3_column_type(st, 12) == SQLITE_NULL;
+        cur->at = sqlite3_column_int64(st, 12);
+    }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
-static int claim_channel(struct bp_store *s, struct bp_store_claim *c, int ch)
+/* Marks rows [from, c->nrows) sending, after their SELECT is reset (the
+ * setter's statement must not run while the SELECT holds its cursor on
+ * delivery, and the next SELECT must not see them queued). */
+static int mark_sending(struct bp_store *s, struct bp_store_claim *c, size_t from)
 {
-    size_t first = c->nrows;
-    int rc;
-
-    if ((rc = claim_select(s, c, ch, false, c->max[ch])) < 0)
-        return rc;
-    /* The cursor moves to the last never-deferred row claimed; a short
-     * batch means nothing is left past it: start over next time. */
-    c->after_id[ch] = c->nrows - first == c->max[ch] ? c->rows[c->nrows - 1].delivery_id : 0;
-    if (c->nrows - first < c->max[ch] &&
-        (rc = claim_select(s, c, ch, true,
-                           c->max[ch] - (unsigned)(c->nrows - first))) < 0)
-        return rc;
-    /* Mark them sending after the SELECT is reset (the setter's statement
-     * must not run while the SELECT holds its cursor on delivery). */
-    for (size_t i = first; i < c->nrows; i++) {
-        struct bp_dstate_change ch_ = {
+    for (size_t i = from; i < c->nrows; i++) {
+        struct bp_dstate_change ch = {
             .delivery_id = c->rows[i].delivery_id, .from = BP_DS_QUEUED,
             .to = BP_DS_SENDING, .bump_attempts = true,
             .email_message_id = c->rows[i].email_message_id,
             .now_ms = c->now_ms,
         };
-        if ((rc = bp_store_delivery_set_state(s, &ch_)) < 0)
+        int rc = bp_store_delivery_set_state(s, &ch);
+        if (rc < 0)
             return rc;
     }
+    return 0;
+}
+
+static int claim_channel(struct bp_store *s, struct bp_store_claim *c, int ch)
+{
+    size_t first = c->nrows, mid;
+    int rc;
+
+    if (c->cursor[ch].id != 0 &&
+        ((rc = claim_select(s, c, ch, true, c->max[ch])) < 0 ||
+         (rc = mark_sending(s, c, first)) < 0))
+        return rc;
+    mid = c->nrows;
+    if (mid - first < c->max[ch] &&
+        ((rc = claim_select(s, c, ch, false, c->max[ch] - (unsigned)(mid - first))) < 0 ||
+         (rc = mark_sending(s, c, mid)) < 0))
+        return rc;
+    /* A short batch read everything due: the next claim starts over. */
+    if (c->nrows - first < c->max[ch])
+        memset(&c->cursor[ch], 0, sizeof c->cursor[ch]);
     return 0;
 }
 

@@ -102,12 +102,12 @@ static void test_setter(void)
     close_store();
 }
 
-/* One claim of up to `max` SMS rows after cursor *after; ids into got[]. */
-static void claim_sms(unsigned max, int64_t *after, int64_t *got, size_t *n)
+/* One claim of up to `max` SMS rows from cursor *cur; ids into got[]. */
+static void claim_sms(unsigned max, struct bp_store_claim_cursor *cur, int64_t *got, size_t *n)
 {
     struct bp_store_claim c = {.now_ms = 100, .max = {max, 0},
                                .channel_on = {true, false}};
-    c.after_id[0] = *after;
+    c.cursor[0] = *cur;
     ASSERT_OK(bp_store_claim_due(s, &c));
     *n = c.nrows;
     for (size_t i = 0; i < c.nrows; i++) {
@@ -115,7 +115,7 @@ static void claim_sms(unsigned max, int64_t *after, int64_t *got, size_t *n)
         ASSERT_EQ(c.rows[i].attempts, 1);
         got[i] = c.rows[i].delivery_id;
     }
-    *after = c.after_id[0];
+    *cur = c.cursor[0];
     bp_store_claim_free(&c);
 }
 
@@ -131,18 +131,19 @@ static int count_state(const char *state)
     return n;
 }
 
-/* The claim (bp_store_claim_due): rows of one channel only, never-deferred
- * rows in id order after the cursor, the cursor's movement (last row of a
- * full batch, 0 after a short one), due deferred rows after them, and a row
- * queued again behind the cursor found once the cursor starts over. */
+/* The claim (bp_store_claim_due): rows of one channel only, in due order
+ * (next_attempt_at NULL first, then by time, then id); the cursor (the last
+ * row of a full batch; reset after a short one) is continued first, then the
+ * claim reads from the start, which finds a row queued again behind it. */
 static void test_claim_cursor(void)
 {
-    int64_t got[8], after = 0;
+    struct bp_store_claim_cursor cur = {0};
+    int64_t got[8];
     size_t n;
 
     open_store();
-    /* sms 1 3 5 6, e-mail 2 4 (never claimed: no e-mail sender), sms 7
-     * deferred until 50 (due at 100), sms 8 deferred until 500 (not due) */
+    /* sms 1 3 5 6 (next_attempt_at NULL), e-mail 2 4 (never claimed: no
+     * e-mail sender), sms 7 due at 50, sms 8 due at 500 (now is 100) */
     ASSERT_EQ(sqlite3_exec(peek,
         "INSERT INTO contact (id,kind,address,created_at,updated_at) VALUES"
         " (1,'sms','+15550100001',0,0),(2,'email','a@example.org',0,0),"
@@ -159,28 +160,29 @@ static void test_claim_cursor(void)
         " (7,1,7,'sms','x','queued','k7',50,4,0),(8,1,8,'sms','x','queued','k8',500,5,0);",
         NULL, NULL, NULL), SQLITE_OK);
 
-    claim_sms(2, &after, got, &n);
+    claim_sms(2, &cur, got, &n);
     ASSERT_EQ(n, 2);
     ASSERT_EQ(got[0], 1);
     ASSERT_EQ(got[1], 3);
-    ASSERT_EQ(after, 3);                  /* full batch: the cursor moves */
+    ASSERT_EQ(cur.id, 3);                 /* full batch: the cursor is its last row */
+    ASSERT_TRUE(cur.at_null);
     /* a row queued again behind the cursor (test-only direct write) */
-    ASSERT_EQ(sqlite3_exec(peek, "UPDATE delivery SET state = 'queued' WHERE id = 1",
-                           NULL, NULL, NULL), SQLITE_OK);
-    claim_sms(2, &after, got, &n);
-    ASSERT_EQ(n, 2);
+    ASSERT_EQ(sqlite3_exec(peek, "UPDATE delivery SET state = 'queued', attempts = 0"
+                           " WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
+    claim_sms(1, &cur, got, &n);          /* continues after the cursor */
+    ASSERT_EQ(n, 1);
     ASSERT_EQ(got[0], 5);
-    ASSERT_EQ(got[1], 6);
-    ASSERT_EQ(after, 6);
-    claim_sms(2, &after, got, &n);        /* nothing new past 6: the due deferred row */
-    ASSERT_EQ(n, 1);
-    ASSERT_EQ(got[0], 7);
-    ASSERT_EQ(after, 0);                  /* short batch: start over next time */
-    ASSERT_EQ(sqlite3_exec(peek, "UPDATE delivery SET attempts = 0 WHERE id = 1",
-                           NULL, NULL, NULL), SQLITE_OK);
-    claim_sms(2, &after, got, &n);        /* and row 1 is found again */
-    ASSERT_EQ(n, 1);
-    ASSERT_EQ(got[0], 1);
+    claim_sms(3, &cur, got, &n);          /* the cursor's rest, then from the start */
+    ASSERT_EQ(n, 3);
+    ASSERT_EQ(got[0], 6);
+    ASSERT_EQ(got[1], 1);
+    ASSERT_EQ(got[2], 7);
+    ASSERT_EQ(cur.id, 7);
+    ASSERT_FALSE(cur.at_null);
+    ASSERT_EQ(cur.at, 50);
+    claim_sms(2, &cur, got, &n);          /* nothing due: short, the cursor resets */
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(cur.id, 0);
     ASSERT_EQ(count_state("sending"), 5);
     ASSERT_EQ(count_state("queued"), 3);  /* the two e-mails and row 8 (not due) */
     close_store();
