@@ -72,4 +72,33 @@ void bp__smtp_classify(const struct bp__smtp_reply *mail, const struct bp__smtp_
                        const struct bp__smtp_reply *data, int session_err,
                        const char *session_errtext, struct bp_send_result *r);
 
+/* ---- MIME text (smtp_mime_enc.c; assembled by smtp_mime.c) ---- */
+
+/* Output buffer; aborts when memory runs out (bp_xrealloc). */
+struct bp__mime_out {
+    char *p;
+    size_t len, alloc;
+    size_t line;            /* offset of the current line's first byte */
+    unsigned words;         /* words written on the current header line */
+};
+
+void bp__mime_init(struct bp__mime_out *o, size_t hint);
+void bp__mime_put(struct bp__mime_out *o, const char *p, size_t n);
+void bp__mime_puts(struct bp__mime_out *o, const char *s);
+void bp__mime_crlf(struct bp__mime_out *o);
+/* "Name:"; the value follows as words. */
+void bp__mime_hdr(struct bp__mime_out *o, const char *name);
+/* One word after a space, folded first when the line would pass 78. */
+void bp__mime_word(struct bp__mime_out *o, const char *w, size_t n);
+/* Space-separated words of s, each through bp__mime_word. */
+void bp__mime_words(struct bp__mime_out *o, const char *s);
+/* Unstructured text (Subject): plain words or RFC 2047 encoded-words. */
+void bp__mime_text(struct bp__mime_out *o, const char *s);
+/* A display name: atoms, a quoted-string, or RFC 2047 encoded-words. */
+void bp__mime_phrase(struct bp__mime_out *o, const char *s);
+/* Whether s[0..n) can go as 7bit; the body as 7bit (only then) or QP. */
+bool bp__mime_7bit_ok(const char *s, size_t n);
+void bp__mime_7bit(struct bp__mime_out *o, const char *s, size_t n);
+void bp__mime_qp(struct bp__mime_out *o, const char *s, size_t n);
+
 #endif

@@ -5,14 +5,14 @@
  * GMime object tree and serialised: ~430k instructions per e-mail, 87 % of
  * the sender's CPU (callgrind), for a message of a dozen short headers and
  * one text part.  The encodings are the few that such a message needs, each
- * done here in one pass:
+ * one pass in smtp_mime_enc.c; this file puts the message together:
  *
  *  - Subject and display names: as-is when they are plain ASCII words, a
  *    quoted-string for ASCII names with specials, otherwise RFC 2047
  *    encoded-words (`=?utf-8?B?...?=`, at most 39 bytes of whole UTF-8
  *    characters each, so every word stays under 75 columns; base64 padding
- *    only in the last word, see ew_take).  The whole
- *    value is encoded, so decoders give back exactly the original text.
+ *    only in the last word, see ew_take).  The whole value is
+ *    encoded, so decoders give back exactly the original text.
  *  - Folding at 78 columns, only between words (CRLF before a space).
  *  - Body: `text/plain; charset=utf-8`, 7bit when it is short-lined ASCII
  *    ending in a newline with no line starting with '.', otherwise
@@ -42,182 +42,7 @@
 
 #include "bp/base.h"
 #include "bp/smtp.h"
-
-#define FOLD_AT 78          /* RFC 5322 2.1.1: SHOULD be no more than 78 */
-#define EW_BYTES 39         /* raw bytes per encoded-word: 52 base64 chars */
-#define QP_MAX 76           /* RFC 2045 6.7 (5): encoded line length */
-
-struct out {
-    char *p;
-    size_t len, alloc;
-    size_t line;            /* offset of the current line's first byte */
-    unsigned words;         /* words written on the current header line */
-};
-
-static void out_init(struct out *o, size_t hint)
-{
-    memset(o, 0, sizeof *o);
-    o->alloc = hint;
-    o->p = bp_xmalloc(hint);
-}
-
-static void put(struct out *o, const char *p, size_t n)
-{
-    if (o->len + n + 1 > o->alloc) {
-        while (o->len + n + 1 > o->alloc)
-            o->alloc *= 2;
-        o->p = bp_xrealloc(o->p, o->alloc);
-    }
-    memcpy(o->p + o->len, p, n);
-    o->len += n;
-}
-
-static void puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
-
-static void crlf(struct out *o)
-{
-    put(o, "\r\n", 2);
-    o->line = o->len;
-    o->words = 0;
-}
-
-static size_t col(const struct out *o)
-{
-    return o->len - o->line;
-}
-
-static void hdr(struct out *o, const char *name)
-{
-    puts_(o, name);
-    put(o, ":", 1);
-    o->words = 0;
-}
-
-/* One word of a header value, after a space; folds (CRLF before the space)
- * when the line would pass FOLD_AT, never before the first word. */
-static void word(struct out *o, const char *w, size_t n)
-{
-    if (o->words > 0 && col(o) + 1 + n > FOLD_AT) {
-        put(o, "\r\n", 2);
-        o->line = o->len;
-    }
-    put(o, " ", 1);
-    put(o, w, n);
-    o->words++;
-}
-
-/* ---- RFC 2047 and phrases ------------------------------------------------ */
-
-static bool char_start(const char *s, size_t k)
-{
-    return ((unsigned char)s[k] & 0xC0) != 0x80;
-}
-
-/* Bytes of s[0..n) for the next encoded-word: whole UTF-8 characters (RFC
- * 2047 6.3), and a multiple of 3 unless it is the last word, so that only
- * the last word has base64 padding: GMime and Thunderbird join adjacent
- * encoded-words of one charset before decoding them. */
-static size_t ew_take(const char *s, size_t n)
-{
-    if (n <= EW_BYTES)
-        return n;
-    for (size_t k = EW_BYTES; k > 0; k -= 3)
-        if (char_start(s, k))
-            return k;
-    size_t k = EW_BYTES;                /* no such cut (rare mixes of 2- and 4-byte) */
-    while (k > 1 && !char_start(s, k))
-        k--;
-    return k;
-}
-
-static void encoded_words(struct out *o, const char *s, size_t n)
-{
-    while (n > 0) {
-        size_t k = ew_take(s, n);
-        char w[96] = "=?utf-8?B?";
-        size_t wl = strlen(w);
-        gint state = 0, save = 0;
-        wl += g_base64_encode_step((const guchar *)s, k, FALSE, w + wl, &state, &save);
-        wl += g_base64_encode_close(FALSE, w + wl, &state, &save);
-        memcpy(w + wl, "?=", 2);
-        word(o, w, wl + 2);
-        s += k;
-        n -= k;
-    }
-}
-
-static bool is_atext(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* Words of printable ASCII separated by single spaces, no "=?" (which a
- * decoder would take for an encoded-word), no word too long to fold. */
-static bool plain_words(const char *s, bool atext_only)
-{
-    size_t run = 0;
-    if (*s == ' ' || strstr(s, "=?"))
-        return false;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == ' ') {
-            if (p[1] == ' ' || p[1] == '\0')
-                return false;
-            run = 0;
-        } else if (c < 33 || c > 126 || (atext_only && !is_atext(c)) || ++run > 70) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static void put_words(struct out *o, const char *s)
-{
-    while (*s) {
-        size_t n = strcspn(s, " ");
-        word(o, s, n);
-        s += n + (s[n] == ' ');
-    }
-}
-
-/* Unstructured text (Subject). */
-static void put_text(struct out *o, const char *s)
-{
-    if (plain_words(s, false))
-        put_words(o, s);
-    else
-        encoded_words(o, s, strlen(s));
-}
-
-/* A display name (RFC 5322 phrase). */
-static void put_phrase(struct out *o, const char *s)
-{
-    size_t n = strlen(s);
-    bool ascii = n < 900 && !strstr(s, "=?");
-    for (size_t i = 0; ascii && i < n; i++)
-        ascii = s[i] >= 32 && s[i] <= 126;
-    if (plain_words(s, true)) {
-        put_words(o, s);
-    } else if (ascii) {                     /* quoted-string, one word */
-        struct out q;
-        out_init(&q, n + 8);
-        put(&q, "\"", 1);
-        for (size_t i = 0; i < n; i++) {
-            if (s[i] == '"' || s[i] == '\\')
-                put(&q, "\\", 1);
-            put(&q, s + i, 1);
-        }
-        put(&q, "\"", 1);
-        word(o, q.p, q.len);
-        free(q.p);
-    } else {
-        encoded_words(o, s, n);
-    }
-}
+#include "smtp_int.h"
 
 static bool has_8bit(const char *s)
 {
@@ -228,7 +53,7 @@ static bool has_8bit(const char *s)
 }
 
 /* "name <addr>" or "addr"; a non-ASCII domain IDNA-encoded (GMime). */
-static void put_mailbox(struct out *o, const char *name, const char *addr)
+static void put_mailbox(struct bp__mime_out *o, const char *name, const char *addr)
 {
     char *idn = NULL;
     if (has_8bit(addr)) {
@@ -239,119 +64,42 @@ static void put_mailbox(struct out *o, const char *name, const char *addr)
         addr = idn;
     }
     if (name && *name) {
-        put_phrase(o, name);
+        bp__mime_phrase(o, name);
         size_t n = strlen(addr);
         char *w = bp_xmalloc(n + 3);
         w[0] = '<';
         memcpy(w + 1, addr, n);
         memcpy(w + 1 + n, ">", 2);
-        word(o, w, n + 2);
+        bp__mime_word(o, w, n + 2);
         free(w);
     } else {
-        word(o, addr, strlen(addr));
+        bp__mime_word(o, addr, strlen(addr));
     }
     free(idn);
 }
 
-/* ---- body ---------------------------------------------------------------- */
-
-static bool body_7bit(const char *s, size_t n)
+static void put_part_headers(struct bp__mime_out *o, const char *subtype, bool seven)
 {
-    size_t len = 0;
-    if (n > 0 && s[n - 1] != '\n')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') {
-            len = 0;
-        } else if (c == '\r') {
-            if (s[i + 1] != '\n')
-                return false;
-        } else if ((c < 32 && c != '\t') || c > 126 || (len == 0 && c == '.') ||
-                   ++len > QP_MAX) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static void put_7bit(struct out *o, const char *s, size_t n)
-{
-    while (n > 0) {
-        size_t k = (size_t)((const char *)memchr(s, '\n', n) - s);   /* ends in '\n' */
-        put(o, s, k > 0 && s[k - 1] == '\r' ? k - 1 : k);
-        crlf(o);
-        s += k + 1;
-        n -= k + 1;
-    }
-}
-
-static size_t line_break(const char *s, size_t n, size_t i)
-{
-    if (s[i] == '\n')
-        return 1;
-    return s[i] == '\r' && i + 1 < n && s[i + 1] == '\n' ? 2 : 0;
-}
-
-static void put_qp(struct out *o, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t c = 0;
-    for (size_t i = 0; i < n;) {
-        size_t br = line_break(s, n, i);
-        if (br) {
-            crlf(o);
-            c = 0;
-            i += br;
-            continue;
-        }
-        unsigned char ch = (unsigned char)s[i];
-        bool eol = i + 1 == n || line_break(s, n, i + 1);
-        bool blank = ch == ' ' || ch == '\t';
-        bool lit = (ch >= 33 && ch <= 126 && ch != '=') || (blank && !eol);
-        if (c + (lit ? 1 : 3) > QP_MAX - 1) {       /* room for a soft break */
-            put(o, "=", 1);
-            crlf(o);
-            c = 0;
-        }
-        if (lit && !(ch == '.' && c == 0)) {
-            put(o, s + i, 1);
-            c += 1;
-        } else {
-            char e[3] = { '=', hex[ch >> 4], hex[ch & 15] };
-            put(o, e, 3);
-            c += 3;
-        }
-        i++;
-    }
-    if (n > 0 && s[n - 1] != '\n') {
-        put(o, "=", 1);                 /* soft break: no newline is added */
-        crlf(o);
-    }
-}
-
-static void put_part_headers(struct out *o, const char *subtype, bool seven)
-{
-    puts_(o, "Content-Type: text/");
-    puts_(o, subtype);
-    puts_(o, "; charset=utf-8");
-    crlf(o);
-    puts_(o, seven ? "Content-Transfer-Encoding: 7bit" :
+    bp__mime_puts(o, "Content-Type: text/");
+    bp__mime_puts(o, subtype);
+    bp__mime_puts(o, "; charset=utf-8");
+    bp__mime_crlf(o);
+    bp__mime_puts(o, seven ? "Content-Transfer-Encoding: 7bit" :
                      "Content-Transfer-Encoding: quoted-printable");
-    crlf(o);
+    bp__mime_crlf(o);
 }
 
-static void put_body(struct out *o, const struct bp_send_job *j)
+static void put_body(struct bp__mime_out *o, const struct bp_send_job *j)
 {
     size_t n = strlen(j->body);
     if (!j->html_body || !*j->html_body) {
-        bool seven = body_7bit(j->body, n);
+        bool seven = bp__mime_7bit_ok(j->body, n);
         put_part_headers(o, "plain", seven);
-        crlf(o);
+        bp__mime_crlf(o);
         if (seven)
-            put_7bit(o, j->body, n);
+            bp__mime_7bit(o, j->body, n);
         else
-            put_qp(o, j->body, n);
+            bp__mime_qp(o, j->body, n);
         return;
     }
     /* "=_" never occurs in quoted-printable text; the rest names the message. */
@@ -360,30 +108,30 @@ static void put_body(struct out *o, const struct bp_send_job *j)
     for (const char *p = j->message_id; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     snprintf(bnd, sizeof bnd, "=_bp_alt_%08x", (unsigned)h);
-    puts_(o, "Content-Type: multipart/alternative; boundary=\"");
-    puts_(o, bnd);
-    puts_(o, "\"");
-    crlf(o);
-    crlf(o);
+    bp__mime_puts(o, "Content-Type: multipart/alternative; boundary=\"");
+    bp__mime_puts(o, bnd);
+    bp__mime_puts(o, "\"");
+    bp__mime_crlf(o);
+    bp__mime_crlf(o);
     const char *sub[2] = { "plain", "html" }, *txt[2] = { j->body, j->html_body };
     for (int k = 0; k < 2; k++) {
-        puts_(o, "--");
-        puts_(o, bnd);
-        crlf(o);
+        bp__mime_puts(o, "--");
+        bp__mime_puts(o, bnd);
+        bp__mime_crlf(o);
         put_part_headers(o, sub[k], false);
-        crlf(o);
-        put_qp(o, txt[k], strlen(txt[k]));
-        crlf(o);                        /* the delimiter's CRLF */
+        bp__mime_crlf(o);
+        bp__mime_qp(o, txt[k], strlen(txt[k]));
+        bp__mime_crlf(o);                        /* the delimiter's CRLF */
     }
-    puts_(o, "--");
-    puts_(o, bnd);
-    puts_(o, "--");
-    crlf(o);
+    bp__mime_puts(o, "--");
+    bp__mime_puts(o, bnd);
+    bp__mime_puts(o, "--");
+    bp__mime_crlf(o);
 }
 
 /* ---- headers ------------------------------------------------------------- */
 
-static void put_date(struct out *o, int64_t date_ms)
+static void put_date(struct bp__mime_out *o, int64_t date_ms)
 {
     static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
     static const char mons[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -395,85 +143,85 @@ static void put_date(struct out *o, int64_t date_ms)
     snprintf(v, sizeof v, "Date: %s, %d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
              tm.tm_mday, mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
              tm.tm_sec);
-    puts_(o, v);
-    crlf(o);
+    bp__mime_puts(o, v);
+    bp__mime_crlf(o);
 }
 
 /* A header whose value is space-separated words (message ids, URIs). */
-static void put_words_header(struct out *o, const char *name, const char *v)
+static void put_words_header(struct bp__mime_out *o, const char *name, const char *v)
 {
-    hdr(o, name);
+    bp__mime_hdr(o, name);
     for (const char *p = v; *p;) {
         p += strspn(p, " \t");
         size_t n = strcspn(p, " \t");
         if (n)
-            word(o, p, n);
+            bp__mime_word(o, p, n);
         p += n;
     }
-    crlf(o);
+    bp__mime_crlf(o);
 }
 
-static void put_list_unsubscribe(struct out *o, const struct bp_send_job *j)
+static void put_list_unsubscribe(struct bp__mime_out *o, const struct bp_send_job *j)
 {
     const char *m = j->unsubscribe_mailto, *u = j->unsubscribe_url;
     bool hm = m && *m, hu = u && *u;
     if (!hm && !hu)
         return;
-    hdr(o, "List-Unsubscribe");
+    bp__mime_hdr(o, "List-Unsubscribe");
     if (hm) {
         char *w = bp_xmalloc(strlen(m) + 16);
         int n = sprintf(w, "<%s%s>%s", strncmp(m, "mailto:", 7) == 0 ? "" : "mailto:", m,
                         hu ? "," : "");
-        word(o, w, (size_t)n);
+        bp__mime_word(o, w, (size_t)n);
         free(w);
     }
     if (hu) {
         char *w = bp_xmalloc(strlen(u) + 3);
         int n = sprintf(w, "<%s>", u);
-        word(o, w, (size_t)n);
+        bp__mime_word(o, w, (size_t)n);
         free(w);
     }
-    crlf(o);
+    bp__mime_crlf(o);
     if (hu) {
-        puts_(o, "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
-        crlf(o);
+        bp__mime_puts(o, "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
+        bp__mime_crlf(o);
     }
 }
 
-static void put_headers(struct out *o, const char *from_name, const char *from_address,
+static void put_headers(struct bp__mime_out *o, const char *from_name, const char *from_address,
                         const struct bp_send_job *j, int64_t date_ms)
 {
-    hdr(o, "From");
+    bp__mime_hdr(o, "From");
     put_mailbox(o, from_name, from_address);
-    crlf(o);
-    hdr(o, "To");
+    bp__mime_crlf(o);
+    bp__mime_hdr(o, "To");
     put_mailbox(o, j->to_name, j->to);
-    crlf(o);
+    bp__mime_crlf(o);
     if (j->reply_to && *j->reply_to) {
-        hdr(o, "Reply-To");
+        bp__mime_hdr(o, "Reply-To");
         put_mailbox(o, NULL, j->reply_to);
-        crlf(o);
+        bp__mime_crlf(o);
     }
-    hdr(o, "Subject");
-    put_text(o, j->subject ? j->subject : "");
-    crlf(o);
+    bp__mime_hdr(o, "Subject");
+    bp__mime_text(o, j->subject ? j->subject : "");
+    bp__mime_crlf(o);
     put_date(o, date_ms);
-    hdr(o, "Message-Id");
-    put(o, " <", 2);
-    puts_(o, j->message_id);
-    put(o, ">", 1);
-    crlf(o);
+    bp__mime_hdr(o, "Message-Id");
+    bp__mime_put(o, " <", 2);
+    bp__mime_puts(o, j->message_id);
+    bp__mime_put(o, ">", 1);
+    bp__mime_crlf(o);
     if (j->in_reply_to && *j->in_reply_to)
         put_words_header(o, "In-Reply-To", j->in_reply_to);
     if (j->references && *j->references)
         put_words_header(o, "References", j->references);
     put_list_unsubscribe(o, j);
     if (j->automatic) {
-        puts_(o, "Auto-Submitted: auto-generated");
-        crlf(o);
+        bp__mime_puts(o, "Auto-Submitted: auto-generated");
+        bp__mime_crlf(o);
     }
-    puts_(o, "MIME-Version: 1.0");
-    crlf(o);
+    bp__mime_puts(o, "MIME-Version: 1.0");
+    bp__mime_crlf(o);
 }
 
 /* ---- entry --------------------------------------------------------------- */
@@ -524,8 +272,8 @@ char *bp_smtp_mime_build(const char *from_name, const char *from_address,
         return NULL;
     }
     uv_once(&once, gmime_init_once);   /* for IDNA of a non-ASCII address */
-    struct out o;
-    out_init(&o, 2048 + 4 * (strlen(j->body) + (j->html_body ? strlen(j->html_body) : 0)));
+    struct bp__mime_out o;
+    bp__mime_init(&o, 2048 + 4 * (strlen(j->body) + (j->html_body ? strlen(j->html_body) : 0)));
     put_headers(&o, from_name, from_address, j, date_ms);
     put_body(&o, j);
     o.p[o.len] = '\0';
