@@ -4,14 +4,16 @@
  * statements in the caller's transaction, so 100,000 families take one
  * pass over the roster rather than 100,000 round trips:
  *
- *  1. bp_aud_pair(student, guardian, may_receive): the audience's
- *     (active student, guardian) links.
+ *  1. bp_aud_pair(guardian, student, may_receive): the audience's
+ *     (active student, guardian) links, keyed by guardian (step 3 groups
+ *     them without a sort); student 0 = a listed guardian with no active
+ *     student.  bp_aud_s: the distinct students.
  *  2. a conversation for every student that has none, the announcement,
  *     and ONE outbound message per student conversation (the message shows
  *     in each student's thread).
  *  3. bp_aud_g(guardian, student, ok): per guardian the first student whose
  *     link allows messages (may_receive = 1); ok = 0 when none does.
- *  4. bp_aud_c(guardian, contact, channel): the guardian's ACTIVE contacts
+ *  4. bp_aud_c(contact, guardian, channel, student): the guardian's ACTIVE contacts
  *     on the preferred channel, or on the other channel when there is no
  *     active contact on the preferred one.  opted_out, invalid and bounced
  *     contacts are never chosen.
@@ -50,8 +52,8 @@
  * grouping reads it in key order instead of sorting it. */
 static const char DDL[] =
     "PRAGMA cache_size = -65536;"
-    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_pair (student_id INTEGER, guardian_id INTEGER,"
-    "  may_receive INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_pair (guardian_id INTEGER, student_id INTEGER,"
+    "  may_receive INTEGER, PRIMARY KEY (guardian_id, student_id)) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_s (student_id INTEGER PRIMARY KEY);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_g (guardian_id INTEGER PRIMARY KEY,"
     "  student_id INTEGER, ok INTEGER);"
@@ -67,21 +69,22 @@ static const char DDL[] =
     "DELETE FROM temp.bp_aud_tz; DELETE FROM temp.bp_aud_loc;";
 
 static const char SQL_PAIR_STUDENT[] =
-    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, sg.guardian_id, sg.may_receive"
+    "INSERT OR REPLACE INTO temp.bp_aud_pair SELECT sg.guardian_id, sg.student_id, sg.may_receive"
     "  FROM student st JOIN student_guardian sg ON sg.student_id = st.id"
     " WHERE st.sourced_id = ?1 AND st.active = 1";
 static const char SQL_PAIR_SECTION[] =
-    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, sg.guardian_id, sg.may_receive"
+    "INSERT OR REPLACE INTO temp.bp_aud_pair SELECT sg.guardian_id, sg.student_id, sg.may_receive"
     "  FROM section se JOIN enrollment e ON e.section_id = se.id"
     "  JOIN student st ON st.id = e.student_id AND st.active = 1"
     "  JOIN student_guardian sg ON sg.student_id = st.id"
     " WHERE se.sourced_id = ?1";
 static const char SQL_PAIR_SCHOOL[] =
-    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, sg.guardian_id, sg.may_receive"
+    "INSERT OR REPLACE INTO temp.bp_aud_pair SELECT sg.guardian_id, sg.student_id, sg.may_receive"
     "  FROM student st JOIN student_guardian sg ON sg.student_id = st.id"
     " WHERE st.active = 1";
 static const char SQL_PAIR_GUARDIAN[] =
-    "INSERT INTO temp.bp_aud_pair SELECT sg.student_id, g.id, sg.may_receive"
+    "INSERT OR REPLACE INTO temp.bp_aud_pair"
+    " SELECT g.id, coalesce(sg.student_id, 0), sg.may_receive"
     "  FROM guardian g LEFT JOIN student_guardian sg ON sg.guardian_id = g.id"
     "   AND sg.student_id IN (SELECT id FROM student WHERE active = 1)"
     " WHERE g.sourced_id = ?1";
@@ -92,7 +95,7 @@ static const char SQL_EXISTS_SECTION[] =
 
 static const char SQL_STUDENTS[] =
     "INSERT OR IGNORE INTO temp.bp_aud_s SELECT student_id FROM temp.bp_aud_pair"
-    " WHERE student_id IS NOT NULL";
+    " WHERE student_id > 0";
 static const char SQL_CONVOS[] =
     "INSERT INTO conversation (student_id, reply_token, created_at)"
     " SELECT p.student_id, lower(hex(randomblob(12))), ?1"
@@ -115,18 +118,20 @@ static const char SQL_GUARDIANS[] =
     " SELECT guardian_id, min(CASE WHEN may_receive = 1 THEN student_id END),"
     "        coalesce(max(may_receive), -1)"
     "   FROM temp.bp_aud_pair GROUP BY guardian_id";
+/* A contact on the preferred channel is chosen; one on the other channel
+ * only when the guardian has no active contact on the preferred one (both
+ * kinds and preferred_channel are 'sms' or 'email', NOT NULL), so the
+ * EXISTS probe runs only for contacts off the preferred channel. */
 static const char SQL_CHOOSE[] =
     "INSERT INTO temp.bp_aud_c (guardian_id, contact_id, channel, student_id)"
     " SELECT ag.guardian_id, c.id, c.kind, ag.student_id"
     "   FROM temp.bp_aud_g ag JOIN guardian g ON g.id = ag.guardian_id"
     "   JOIN guardian_contact gc ON gc.guardian_id = ag.guardian_id"
     "   JOIN contact c ON c.id = gc.contact_id AND c.status = 'active'"
-    "  WHERE ag.ok = 1 AND c.kind = CASE WHEN EXISTS (SELECT 1 FROM guardian_contact gc2"
-    "          JOIN contact c2 ON c2.id = gc2.contact_id"
-    "         WHERE gc2.guardian_id = ag.guardian_id AND c2.kind = g.preferred_channel"
-    "           AND c2.status = 'active')"
-    "        THEN g.preferred_channel"
-    "        ELSE CASE g.preferred_channel WHEN 'sms' THEN 'email' ELSE 'sms' END END";
+    "  WHERE ag.ok = 1 AND (c.kind = g.preferred_channel OR NOT EXISTS"
+    "        (SELECT 1 FROM guardian_contact gc2 JOIN contact c2 ON c2.id = gc2.contact_id"
+    "          WHERE gc2.guardian_id = ag.guardian_id AND c2.kind = g.preferred_channel"
+    "            AND c2.status = 'active'))";
 static const char SQL_SKIPS[] =
     "INSERT INTO delivery_skip (announcement_id, guardian_id, reason, created_at)"
     " SELECT ?1, ag.guardian_id,"
