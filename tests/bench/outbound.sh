@@ -9,7 +9,10 @@
 #
 # 1. generates the district (tests/tools/gen_oneroster.py) and imports it;
 # 2. `backpack send --school` (the daemon not running): time to create every
-#    delivery (audience resolution + persistence, one transaction);
+#    delivery (audience resolution + persistence, one transaction); then the
+#    same audience with a template in 13 languages as a dry run (rolled back)
+#    and the render throughput (messages/s per core, tmpl_render_bench from
+#    the same build directory, issue 6);
 # 3. starts the daemon against the imitation Twilio (C by default; Node with
 #    --record summary, callbacks off) and a real aiosmtpd sink
 #    (tests/bench/smtp_sink.py: OUTBOUND_SINK_PROCS aiosmtpd processes, default
@@ -158,6 +161,28 @@ timeout = 10s
     print("deliveries created in %.2f s (target < 3 s): %d messages, %d SMS, %d e-mail,"
           " %d held, skipped %s" % (created, out["messages"], n_sms, n_email, out["held"],
                                     json.dumps(out["skipped"])))
+
+    # issue 6: the same audience with a template in every catalogue language
+    # (rendered per distinct language and zone, held without a translation);
+    # a dry run, rolled back, so the drain below sees only the first send
+    t = time.monotonic()
+    r = subprocess.run([binary, "send", "-c", ini, "--school", "--urgent", "--dry-run",
+                        "--template", "tmpl.emergency_closure",
+                        "--arg", "date=2026-12-01T12:00:00Z", "--arg", "reason=weather"],
+                       check=True, capture_output=True, text=True)
+    dry = json.loads(r.stdout)
+    print("template announcement (dry run, rolled back) in %.2f s: %d deliveries,"
+          " %d texts in %d languages, %d held (no translation)"
+          % (time.monotonic() - t, sum(dry["deliveries"].values()), len(dry["texts"]),
+             len({x["locale"] for x in dry["texts"]}), dry["held"]))
+    bench = os.path.join(os.path.dirname(os.path.abspath(binary)),
+                         "tests/unit/tmpl/tmpl_render_bench")
+    if os.access(bench, os.X_OK):
+        r = subprocess.run([bench, os.path.join(here, "locales"), "100000"],
+                           check=True, capture_output=True, text=True)
+        print("render throughput (tmpl_render_bench, one thread): " + r.stdout.strip())
+    else:
+        print("render throughput: %s not built" % bench)
 
     def fake_sends():
         with urllib.request.urlopen(fake_url + "/_fake/stats", timeout=10) as resp:
