@@ -186,7 +186,8 @@ static void test_held_delivery_needs_reason(void)
 
 /* Migration 0003: the e-mail Message-ID and the provider's id of a delivery
  * are unique through partial indexes (no index entry while NULL); the
- * lookups by them still use those indexes. */
+ * lookups by them still use those indexes.  0004: message_contact is partial
+ * too (announcement messages have no contact). */
 static bool plan_uses(struct bp_store *s, const char *sql, const char *index)
 {
     sqlite3_stmt *st;
@@ -227,6 +228,11 @@ static void test_delivery_send_ids_unique_when_set(void)
     ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM delivery"
                              " WHERE provider = 'twilio' AND provider_msg_id = 'SM1'",
                           "delivery_provider_msg"));
+    /* 0004: messages by contact, the same way */
+    ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM message WHERE contact_id = 2"
+                             " AND direction = 'in' ORDER BY created_at", "message_contact"));
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM sqlite_schema WHERE name = 'message_contact'"
+                        " AND sql LIKE '%WHERE contact_id IS NOT NULL'"), 1);
     ASSERT_EQ(st_int(s, "SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'delivery'"
                         " AND type = 'index' AND sql IS NULL"), 2); /* idempotency_key,
                                                                        (message, contact) */
