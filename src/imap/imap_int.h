@@ -180,6 +180,10 @@ struct bp_imap {
     /* the cycle */
     enum bp__imap_state state;
     int64_t cycle_uidvalidity, uidnext, window_end;
+    /* UIDNEXT of the last fresh STATUS: cycles below it skip the STATUS
+     * (poll.c); status_kind "fresh" or "kept" for the debug log */
+    int64_t drain_uidnext;
+    const char *status_kind;
     int64_t *uids;
     size_t nuids;
     struct bp__imap_msg **slot;    /* parsed, waiting for its turn */

@@ -122,8 +122,11 @@ def test_backlog_marked_seen_once_and_sessions_opened_one_at_a_time(  # noqa: F8
     cycles store no \\Seen of their own (on a maildir every other session
     re-syncs after each STORE: that was most of Dovecot's CPU per message).
     Fetch sessions after the first are opened with a NOOP, one at a time,
-    before they fetch anything.  Every message is still stored once and
-    ends \\Seen."""
+    before they fetch anything.  Windows 2 and 3, below the UIDNEXT of the
+    first cycle's STATUS, are searched on the same control session without
+    a new STATUS; mail arriving after the drain is found by the next cycle,
+    which starts fresh.  Every message is still stored once and ends
+    \\Seen."""
     n = 4100
     d = ingest_backlog(dovecot, n, workdir, write_config, serve)
     log = d.log()
@@ -131,6 +134,10 @@ def test_backlog_marked_seen_once_and_sessions_opened_one_at_a_time(  # noqa: F8
     assert len(stores) == 1 and "first_uid=1 last_uid=%d " % n in stores[0], stores
     assert "event=seen_already n=2000 through=%d" % n in log
     assert "event=seen_already n=100 through=%d" % n in log
+    windows = [ln.split("event=new_messages ")[1] for ln in log.splitlines()
+               if "event=new_messages " in ln]
+    assert [w.split()[1] + " " + w.split()[-1] for w in windows] == [
+        "first_uid=1 status=fresh", "first_uid=2001 status=kept", "first_uid=4001 status=kept"]
     lines = log.splitlines()
 
     def first(event, conn):
@@ -144,5 +151,12 @@ def test_backlog_marked_seen_once_and_sessions_opened_one_at_a_time(  # noqa: F8
         assert "event=session_opened curl=0 " in lines[steps[-1]]
         assert first("fetched", k) > steps[-1]
     assert steps == sorted(steps)
+    for i in range(n, n + 3):
+        dovecot.save(raw(i))
+    _poll(lambda: stored(os.path.join(workdir, "backpack.db")) == n + 3, 60,
+          "the 3 messages after the drain")
+    after = [ln for ln in d.log().splitlines()
+             if "event=new_messages " in ln and "first_uid=%d " % (n + 1) in ln]
+    assert after and after[0].endswith("status=fresh"), after
     assert dovecot.status()["unseen"] == "0"
     assert not d.error_lines()
