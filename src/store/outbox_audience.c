@@ -161,6 +161,10 @@ static const char SQL_MARK_MT[] =
     "   JOIN message m2 ON m2.id = d.message_id AND m2.announcement_id = ?1"
     "  WHERE d.locale IN (SELECT rlocale FROM temp.bp_aud_loc WHERE mt = 1))";
 static const char SQL_ANY_MT[] = "SELECT 1 FROM temp.bp_aud_loc WHERE mt = 1 LIMIT 1";
+/* The student's message of this announcement is found through
+ * message_conversation (conversation_id, created_at): its created_at is the
+ * announcement's now_ms, so the probe is one index seek however many
+ * messages the conversation already has. */
 static const char SQL_DELIVERIES[] =
     "INSERT INTO delivery (message_id, contact_id, channel, locale, body, encoding, segments,"
     "  state, held_reason, next_attempt_at, idempotency_key, created_at, updated_at)"
@@ -175,7 +179,8 @@ static const char SQL_DELIVERIES[] =
     "           FROM temp.bp_aud_c GROUP BY contact_id) x"
     "   JOIN guardian g ON g.id = x.guardian_id"
     "   JOIN conversation cv ON cv.student_id = x.student_id"
-    "   JOIN message m ON m.conversation_id = cv.id AND m.announcement_id = ?1"
+    "   JOIN message m ON m.conversation_id = cv.id AND m.created_at = ?4"
+    "    AND m.announcement_id = ?1"
     "   LEFT JOIN temp.bp_aud_tz t ON t.tz = coalesce(g.timezone, ?6)"
     "   LEFT JOIN temp.bp_aud_loc l ON l.locale = g.locale"
     "    AND l.tz = coalesce(g.timezone, ?6)";
