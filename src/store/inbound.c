@@ -54,7 +54,8 @@ static const char SQL_INSERT_IN[] =
     "  possible_revocation, guardian_id, contact_id, from_address, to_address,"
     "  body, provider, provider_msg_id, media, match_rule, created_at)"
     " VALUES (?1, 'in', 'sms', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-    " ON CONFLICT (provider, provider_msg_id) DO NOTHING";
+    " ON CONFLICT (provider, provider_msg_id) WHERE provider_msg_id IS NOT NULL"
+    " DO NOTHING";
 static const char SQL_CONSENT[] =
     "INSERT INTO consent_event (contact_id, kind, source, message_id, created_at)"
     " VALUES (?1, ?2, 'sms_keyword', ?3, ?4)";

@@ -239,6 +239,36 @@ static void test_delivery_send_ids_unique_when_set(void)
     bp_store_close(s);
 }
 
+/* 0005: message's three send/receive ids are partial unique indexes too:
+ * no index entry while NULL (an announcement's messages, the e-mail columns
+ * of an SMS), the lookups the inbound paths make still use them. */
+static void test_message_ids_partial_unique(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'message'"
+                        " AND type = 'index' AND sql IS NULL"), 0);   /* no autoindex */
+    ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM message"
+                             " WHERE provider = 'twilio' AND provider_msg_id = 'SM1'",
+                          "message_provider_msg"));
+    ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM message"
+                             " WHERE email_message_id = 'a@x'", "message_email_message_id"));
+    ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM message"
+                             " WHERE raw_sha256 = 'ab'", "message_raw_sha256"));
+    ASSERT_EQ(st_exec(s, "INSERT INTO message (direction, channel, body, email_message_id,"
+                         " raw_sha256, created_at) VALUES ('in', 'email', 'a', 'a@x', 'ab', 1),"
+                         " ('in', 'email', 'b', NULL, NULL, 1), ('in', 'email', 'c', NULL,"
+                         " NULL, 1)"), SQLITE_OK);
+    ASSERT_EQ(st_exec(s, "INSERT INTO message (direction, channel, body, raw_sha256,"
+                         " created_at) VALUES ('in', 'email', 'd', 'ab', 1)"),
+              SQLITE_CONSTRAINT);
+    ASSERT_EQ(st_exec(s, "INSERT INTO message (direction, channel, body, email_message_id,"
+                         " created_at) VALUES ('in', 'email', 'd', 'a@x', 1)"),
+              SQLITE_CONSTRAINT);
+    bp_store_close(s);
+}
+
 int main(void)
 {
     BP_TEST(test_enum_check_refuses_bogus_state);
@@ -250,5 +280,6 @@ int main(void)
     BP_TEST(test_audit_is_append_only);
     BP_TEST(test_held_delivery_needs_reason);
     BP_TEST(test_delivery_send_ids_unique_when_set);
+    BP_TEST(test_message_ids_partial_unique);
     return bp_test_done();
 }
