@@ -248,13 +248,22 @@ static int load_catalog(const struct bp_conf *conf, struct send_args *s,
 
 static int open_store(const struct bp_conf *conf, struct bp_store **st)
 {
-    struct bp_store_opts o = {.path = conf->store_path, .busy_timeout_ms = 5000};
+    struct bp_store_opts o = {
+        .path = conf->store_path,
+        .busy_timeout_ms = 5000,
+        .sync_full = conf->store_synchronous == BP_CONF_SYNC_FULL,
+    };
     struct bp_errbuf eb = {{0}, {0}};
 
     if (bp_store_open(&o, st, &eb) < 0 || bp_store_migrate(*st, NULL, NULL, &eb) < 0) {
         fprintf(stderr, "backpack send: database: %s\n", eb.msg);
         return BP_EXIT_FAIL;
     }
+    /* An announcement to a district is one transaction of ~100 MB of WAL:
+     * durable at its commit; copying it into the database file (a second or
+     * so) is the daemon's automatic checkpoint's job, as it is whenever the
+     * daemon is running. */
+    bp_store_no_checkpoint_on_close(*st);
     return 0;
 }
 

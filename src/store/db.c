@@ -174,6 +174,11 @@ void bp_store_close(struct bp_store *s)
     free(s);
 }
 
+void bp_store_no_checkpoint_on_close(struct bp_store *s)
+{
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+}
+
 int bp_store_ping(struct bp_store *s)
 {
     static const char SQL_PING[] = "SELECT count(*) FROM sqlite_schema";
