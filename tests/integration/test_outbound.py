@@ -89,6 +89,20 @@ def test_section_mixed_preferences_and_opt_outs(setup, serve, fake):
     assert all(s[0] and s[0].startswith("SM") for s in sids)
 
 
+def test_send_commits_and_leaves_the_checkpoint_to_the_daemon(setup, serve, fake):
+    # `backpack send` while the daemon is down: the announcement is committed
+    # (durable in the WAL) and the command does not spend its time copying
+    # the WAL into the database file; the daemon then finds and sends it.
+    config, db = setup
+    out = send(config, "--student", "stu-10", "--text", "hello", "--urgent")
+    assert out["deliveries"]["sms"] == 1
+    assert os.path.getsize(db + "-wal") > 0          # no checkpoint on close
+    d = serve(config)
+    d.wait_log(r"event=started")
+    poll(lambda: states(db).get(30) == "sent", what="sent by the daemon")
+    assert fake.stats(tokens=True)["sends"] == 1
+
+
 def test_429_then_200_sends_one_message(setup, serve, fake, write_config):
     config, db = setup
     fake.script(action="error", status=429, retry_after=0)
