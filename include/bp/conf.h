@@ -21,6 +21,7 @@
 /* Enum values (index into the "allowed" list of the schema). */
 enum { BP_CONF_SYNC_FULL = 0, BP_CONF_SYNC_NORMAL = 1 };
 enum { BP_CONF_SMS_TWILIO = 0 };
+enum { BP_CONF_TLS_NO = 0, BP_CONF_TLS_TRY = 1, BP_CONF_TLS_REQUIRED = 2 };   /* starttls keys */
 
 #define BP_CONF_CTYPE_STR      char *
 #define BP_CONF_CTYPE_PATH     char *

@@ -29,6 +29,9 @@ struct bp_imap_opts {
     const char *url;               /* imap://host:port/MAILBOX or imaps:// */
     const char *username;
     const char *password;
+    enum bp_imap_starttls { BP_IMAP_TLS_TRY = 0, BP_IMAP_TLS_NO, BP_IMAP_TLS_REQUIRED }
+        starttls;                  /* imap:// only; imaps:// is always TLS */
+    const char *ca_file;           /* PEM CA bundle, or NULL/"": the system's */
     const char *move_to;           /* folder, or NULL/"" to leave messages */
     const char *own_address;       /* our sending address: mail from it is ignored */
     int64_t poll_interval_ms;

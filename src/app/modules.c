@@ -180,6 +180,10 @@ static int start_imap(struct bp_app *app, struct bp__app_modules *m,
         .url = c->imap_url,
         .username = c->imap_username,
         .password = c->imap_password,
+        .starttls = c->imap_starttls == BP_CONF_TLS_NO         ? BP_IMAP_TLS_NO
+                    : c->imap_starttls == BP_CONF_TLS_REQUIRED ? BP_IMAP_TLS_REQUIRED
+                                                               : BP_IMAP_TLS_TRY,
+        .ca_file = c->imap_ca_file,
         .move_to = c->imap_move_to,
         .own_address = c->smtp_from_address,
         .poll_interval_ms = c->imap_poll_interval,

@@ -242,16 +242,26 @@ static void global_init(void)
 }
 
 static void conn_init(struct bp__imap_curl *c, struct bp__imap_conn *k,
-                      const char *user, const char *password)
+                      const struct bp_imap_opts *o)
 {
+    static const long use_ssl[] = {
+        [BP_IMAP_TLS_TRY] = CURLUSESSL_TRY,
+        [BP_IMAP_TLS_NO] = CURLUSESSL_NONE,
+        [BP_IMAP_TLS_REQUIRED] = CURLUSESSL_ALL,
+    };
+
     k->c = c;
     k->easy = curl_easy_init();
     if (k->easy == NULL)
         abort();               /* out of memory (STYLE.md C3.8) */
     curl_easy_setopt(k->easy, CURLOPT_PRIVATE, (char *)k);
-    curl_easy_setopt(k->easy, CURLOPT_USERNAME, user ? user : "");
-    curl_easy_setopt(k->easy, CURLOPT_PASSWORD, password ? password : "");
-    curl_easy_setopt(k->easy, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(k->easy, CURLOPT_USERNAME, o->username ? o->username : "");
+    curl_easy_setopt(k->easy, CURLOPT_PASSWORD, o->password ? o->password : "");
+    /* STARTTLS on imap:// as configured; the certificate and host name are
+     * always verified (libcurl's defaults, never switched off) */
+    curl_easy_setopt(k->easy, CURLOPT_USE_SSL, use_ssl[o->starttls]);
+    if (o->ca_file != NULL && o->ca_file[0] != '\0')
+        curl_easy_setopt(k->easy, CURLOPT_CAINFO, o->ca_file);
     curl_easy_setopt(k->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     /* a stalled server: less than 1 byte/s for 60 s ends the command */
     curl_easy_setopt(k->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -268,7 +278,7 @@ static void conn_init(struct bp__imap_curl *c, struct bp__imap_conn *k,
 }
 
 struct bp__imap_curl *bp__imap_curl_new(uv_loop_t *loop, size_t nconns,
-                                        const char *user, const char *password)
+                                        const struct bp_imap_opts *o)
 {
     static uv_once_t once = UV_ONCE_INIT;
     struct bp__imap_curl *c = bp_xcalloc(1, sizeof *c);
@@ -288,7 +298,7 @@ struct bp__imap_curl *bp__imap_curl_new(uv_loop_t *loop, size_t nconns,
     c->nconns = nconns;
     c->conns = bp_xcalloc(nconns, sizeof *c->conns);
     for (size_t i = 0; i < nconns; i++)
-        conn_init(c, &c->conns[i], user, password);
+        conn_init(c, &c->conns[i], o);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 1;

@@ -69,8 +69,9 @@ typedef void (*bp__imap_cmd_cb)(void *arg, CURLcode rc, struct bp_buf *resp);
 #define BP__IMAP_FRESH  1u         /* open a new connection for this command */
 #define BP__IMAP_STRICT 2u         /* a clipped answer line fails the command */
 
+/* Login, STARTTLS and CA settings are taken from o (libcurl copies them). */
 struct bp__imap_curl *bp__imap_curl_new(uv_loop_t *loop, size_t nconns,
-                                        const char *user, const char *password);
+                                        const struct bp_imap_opts *o);
 /* libcurl's receive buffer of runner k (CURLOPT_BUFFERSIZE): answer lines
  * over half of it are clipped. */
 void bp__imap_conn_set_buffer(struct bp__imap_conn *k, long bytes);

@@ -56,10 +56,10 @@ static void init_runners(struct bp_imap *im, const struct bp_imap_opts *o)
      * did not have the newest message yet, and its UID was skipped.  Alone
      * in its cache (MAXCONNECTS 1), the control runner's SEARCH always
      * follows its STATUS on the same fresh connection. */
-    im->ctl_curl = bp__imap_curl_new(im->loop, 1, o->username, o->password);
+    im->ctl_curl = bp__imap_curl_new(im->loop, 1, o);
     im->ctl = bp__imap_curl_conn(im->ctl_curl, 0);
     bp__imap_conn_set_buffer(im->ctl, BP__IMAP_CTL_BUFFER);
-    im->curl = bp__imap_curl_new(im->loop, BP__IMAP_FETCHERS, o->username, o->password);
+    im->curl = bp__imap_curl_new(im->loop, BP__IMAP_FETCHERS, o);
     for (size_t i = 0; i < BP__IMAP_FETCHERS; i++) {
         im->fetchers[i].im = im;
         im->fetchers[i].conn = bp__imap_curl_conn(im->curl, i);

@@ -57,7 +57,7 @@ def _wait(pred, deadline, what):
 
 
 class Dovecot:
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls=False):
         if shutil.which("dovecot") is None:
             pytest.skip("dovecot is not installed")
         self.dir = tempfile.mkdtemp(prefix="bp-dovecot-")
@@ -68,6 +68,20 @@ class Dovecot:
             os.makedirs(os.path.join(self.dir, d))
         os.chown(os.path.join(self.dir, "mail"), MAIL_UID, MAIL_UID)
         self.conf = os.path.join(self.dir, "dovecot.conf")
+        # tls: a self-signed certificate for 127.0.0.1 (self.ca_file is the
+        # certificate, which is its own authority), STARTTLS offered on the
+        # imap port and an imaps listener on self.tls_port
+        self.tls_port, self.ca_file, ssl = 0, None, "ssl = no"
+        if tls:
+            self.tls_port = free_port()
+            self.ca_file = os.path.join(self.dir, "cert.pem")
+            key = os.path.join(self.dir, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "2", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", key, "-out", self.ca_file],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ssl = "ssl = yes\nssl_cert = <%s\nssl_key = <%s" % (self.ca_file, key)
         users = os.path.join(self.dir, "users")
         with open(users, "w") as f:
             f.write("%s:{PLAIN}%s:%d:%d::%s/mail/%s::\n"
@@ -80,7 +94,7 @@ instance_name = dovecot-test-{p}
 log_path = {d}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -99,12 +113,15 @@ service imap-login {{
     port = {p}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tp}
   }}
 }}
-""".format(d=self.dir, p=self.port))
+""".format(d=self.dir, p=self.port, tp=self.tls_port, ssl=ssl))
 
-    def url(self, mailbox="INBOX"):
+    def url(self, mailbox="INBOX", imaps=False):
+        if imaps:
+            return "imaps://127.0.0.1:%d/%s" % (self.tls_port, mailbox)
         return "imap://127.0.0.1:%d/%s" % (self.port, mailbox)
 
     def start(self):

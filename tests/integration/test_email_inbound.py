@@ -303,3 +303,40 @@ def test_move_to_folder(dovecot, daemon):  # noqa: F811
     _poll(lambda: dovecot.status("Processed")["messages"] == "3", 10, "3 moved")
     assert dovecot.status("INBOX")["messages"] == "0"
     _poll(lambda: q(db, "SELECT last_uid FROM imap_cursor") == [(3,)], 10, "cursor at 3")
+
+
+# ---- TLS: imaps://, STARTTLS required, certificate checks ----------------
+
+def test_imaps_and_required_starttls_with_the_schools_ca(daemon):  # noqa: F811
+    with Dovecot(tls=True) as dc:
+        runs = (("over imaps", dc.url(imaps=True), {}),
+                ("over STARTTLS", dc.url(), {"starttls": "required"}))
+        for i, (body, url, keys) in enumerate(runs):
+            d, db = daemon(dc, url=url, ca_file=dc.ca_file, migrate=(i == 0), **keys)
+            dc.save(reply("Lan Tran <lan@example.net>", OFFICE, body, quote=False))
+            wait_rows(db, "SELECT body FROM message WHERE direction='in' AND body = '%s'"
+                      % body, 1)
+            assert not d.error_lines()
+            d.stop()
+        # every login of the daemon went over TLS
+        logins = re.findall(r"Login: user=<alice>.*", dc.log())
+        assert logins and all(", TLS," in line for line in logins), logins
+
+
+def test_untrusted_certificate_is_a_tls_error_and_no_login(daemon):  # noqa: F811
+    with Dovecot(tls=True) as dc:
+        d, db = daemon(dc, url=dc.url(imaps=True))       # the system's CAs only
+        d.wait_log(r"event=imap_down kind=tls")
+        _poll(lambda: re.search(rb'errors_total\{kind="tls"\} [2-9]',
+                                http_request(d.port, "GET", "/metrics")[2]), 20,
+              "2 TLS failures")
+        assert len(re.findall(r"event=imap_down", d.log())) == 1
+        h = json.loads(http_request(d.port, "GET", "/healthz")[2])
+        assert h["imap"]["up"] is False and h["imap"]["last_error"] == "tls"
+        assert "Login: user=<alice>" not in dc.log()
+
+
+def test_required_starttls_refuses_a_server_without_it(dovecot, daemon):  # noqa: F811
+    d, db = daemon(dovecot, starttls="required")       # this Dovecot has ssl = no
+    d.wait_log(r"event=imap_down kind=tls")
+    assert "Login: user=<alice>" not in dovecot.log()  # the password never went out
