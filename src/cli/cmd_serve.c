@@ -54,8 +54,9 @@ static int start_email(uv_loop_t *loop, const struct bp_conf *c, struct bp_sende
 {
     struct bp_smtp_opts o = {
         .host = c->smtp_host, .port = (unsigned)c->smtp_port,
-        .starttls = c->smtp_starttls == 0   ? BP_SMTP_TLS_NO
-                    : c->smtp_starttls == 1 ? BP_SMTP_TLS_TRY : BP_SMTP_TLS_REQUIRED,
+        .starttls = c->smtp_starttls == BP_CONF_TLS_NO    ? BP_SMTP_TLS_NO
+                    : c->smtp_starttls == BP_CONF_TLS_TRY ? BP_SMTP_TLS_TRY
+                                                          : BP_SMTP_TLS_REQUIRED,
         .username = c->smtp_username, .password = c->smtp_password,
         .from_address = c->smtp_from_address,
         .from_name = c->smtp_from_name[0] ? c->smtp_from_name : c->school_name,

@@ -27,17 +27,11 @@ import time
 
 import pytest
 
+from conftest import free_port
+
 USER = "alice"
 PASSWORD = "secret"
 MAIL_UID = 65534
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _port_open(port):

@@ -144,15 +144,20 @@ def mt_expect(ds, text):
         assert ds[addr][:3] == ("held", "no_translation", "en"), ds[addr]
 
 
+def announce(school, via, text):
+    """Free text to sec-1, urgent, by `backpack send` or POST /api/messages."""
+    if via == "cli":
+        return send(school.config, "--section", "sec-1", "--text", text, "--urgent")
+    st, out = api(school.port, "/api/messages",
+                  {"section": "sec-1", "text": text, "urgent": True})
+    assert st == 202, out
+    return out
+
+
 @pytest.mark.parametrize("via", ["cli", "api"])
 def test_free_text_is_translated_once_per_language(mt_school, via):
     text = "Picnic on Friday, bring a hat"
-    if via == "cli":
-        out = send(mt_school.config, "--section", "sec-1", "--text", text, "--urgent")
-    else:
-        st, out = api(mt_school.port, "/api/messages",
-                      {"section": "sec-1", "text": text, "urgent": True})
-        assert st == 202, out
+    out = announce(mt_school, via, text)
     ds = by_addr(poll(lambda: settled(mt_school.db, out["announcement_id"]), what="sent"))
     mt_expect(ds, text)
     reqs = mt_school.lt.requests()
@@ -174,12 +179,7 @@ def test_translation_failure_holds_that_language(mt_school, fail, via):
     # the first request fails, the others succeed: exactly one language is held
     mt_school.lt.control(fail=fail, count=1)
     text = "Early dismissal today"
-    if via == "cli":
-        out = send(mt_school.config, "--section", "sec-1", "--text", text, "--urgent")
-    else:
-        st, out = api(mt_school.port, "/api/messages",
-                      {"section": "sec-1", "text": text, "urgent": True})
-        assert st == 202, out
+    out = announce(mt_school, via, text)
     ds = by_addr(poll(lambda: settled(mt_school.db, out["announcement_id"]), what="sent"))
     failed = mt_school.lt.requests()[0]["target"]
     loc = {"zh": "zh-Hans"}.get(failed, failed)
