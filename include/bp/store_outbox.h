@@ -140,6 +140,7 @@ struct bp_store_announce {
     int64_t held;                  /* deliveries created held */
     int64_t deferred;              /* queued for later (quiet hours, send_at) */
     int64_t skipped[BP_SKIP__COUNT];
+    int64_t delivery_floor;        /* the deliveries created have ids above it */
     char errmsg[128];              /* for BP_ENOTFOUND: what was missing */
 };
 

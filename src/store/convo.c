@@ -4,8 +4,10 @@
  * on first use with a random reply token (the +token of e-mail reply
  * addresses).  Shared by the inbound paths (SMS and e-mail); the roster
  * import and the outbox create them set-based in their own statements.
- * Also where an inbound message is filed once stored: its conversation is
- * touched, or it goes to triage (inbound_unmatched).
+ * Also where an inbound message is filed once stored: a message with a
+ * conversation is filed by its conversation_id already (a conversation's
+ * latest message is a seek in message_conversation, migration 0006); one
+ * without goes to triage (inbound_unmatched).
  */
 #include "store_int.h"
 
@@ -14,8 +16,6 @@ static const char SQL_FIND_CONVO[] =
 static const char SQL_NEW_CONVO[] =
     "INSERT INTO conversation (student_id, reply_token, created_at)"
     " VALUES (?1, lower(hex(randomblob(12))), ?2)";
-static const char SQL_TOUCH_CONVO[] =
-    "UPDATE conversation SET last_message_at = ?2 WHERE id = ?1";
 static const char SQL_TRIAGE[] =
     "INSERT INTO inbound_unmatched (message_id, reason, candidates, created_at)"
     " VALUES (?1, ?2, ?3, ?4)";
@@ -50,13 +50,8 @@ int bp__store_file_inbound(struct bp_store *s, int64_t message_id,
 {
     sqlite3_stmt *st;
 
-    if (conversation_id > 0) {
-        if ((st = bp__store_stmt(s, SQL_TOUCH_CONVO)) == NULL)
-            return BP_ESTORE;
-        sqlite3_bind_int64(st, 1, conversation_id);
-        sqlite3_bind_int64(st, 2, now_ms);
-        return bp__store_run(s, st, NULL);
-    }
+    if (conversation_id > 0)
+        return 0;
     if ((st = bp__store_stmt(s, SQL_TRIAGE)) == NULL)
         return BP_ESTORE;
     sqlite3_bind_int64(st, 1, message_id);

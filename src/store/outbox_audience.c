@@ -13,10 +13,12 @@
  *     in each student's thread).
  *  3. bp_aud_g(guardian, student, ok): per guardian the first student whose
  *     link allows messages (may_receive = 1); ok = 0 when none does.
- *  4. bp_aud_c(contact, guardian, channel, student): the guardian's ACTIVE contacts
- *     on the preferred channel, or on the other channel when there is no
- *     active contact on the preferred one.  opted_out, invalid and bounced
- *     contacts are never chosen.
+ *  4. bp_aud_c(contact, guardian, channel, student, locale, zone): the
+ *     guardian's ACTIVE contacts on the preferred channel, or on the other
+ *     channel when there is no active contact on the preferred one.
+ *     opted_out, invalid and bounced contacts are never chosen.  The
+ *     guardian's locale and time zone ride along, so the later steps never
+ *     look the guardian up again.
  *  5. delivery_skip: every guardian with no chosen contact, with the reason
  *     (may_not_receive, opted_out when an opted-out contact is why, else
  *     no_contact).
@@ -25,8 +27,13 @@
  *     encoding and segment count (callbacks into the outbox: ICU stays out
  *     of the store), then ONE delivery per contact across the announcement
  *     (a guardian with two children, or two guardians sharing a phone, get
- *     one delivery), attached to the message of the lowest student id.
+ *     one delivery), attached to the message of the lowest student id, in
+ *     the language and zone of that student's guardian (of the lowest
+ *     guardian id when two guardians of that student share the contact).
  *     No translation -> held (no_translation) unless allow_fallback.
+ *
+ * Nothing updates the conversations: a conversation's latest message is a
+ * seek in message_conversation (migration 0006).
  *
  * Idempotency keys are "a<announcement id>-<16 random hex>-<contact id>":
  * unique per delivery, not guessable (the e-mail Message-ID and the
@@ -58,7 +65,8 @@ static const char DDL[] =
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_g (guardian_id INTEGER PRIMARY KEY,"
     "  student_id INTEGER, ok INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (contact_id INTEGER, guardian_id INTEGER,"
-    "  channel TEXT, student_id INTEGER, PRIMARY KEY (contact_id, guardian_id)) WITHOUT ROWID;"
+    "  channel TEXT, student_id INTEGER, locale TEXT, tz TEXT,"
+    "  PRIMARY KEY (contact_id, guardian_id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS temp.bp_aud_c_guardian ON bp_aud_c (guardian_id);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, body TEXT,"
@@ -110,9 +118,6 @@ static const char SQL_MESSAGES[] =
     "  announcement_id, subject, body, match_rule, created_at)"
     " SELECT c.id, 'out', 'dashboard', 'normal', nullif(?2, 0), ?1, ?3, ?4, 'outbound', ?5"
     "   FROM temp.bp_aud_s p JOIN conversation c ON c.student_id = p.student_id";
-static const char SQL_TOUCH[] =
-    "UPDATE conversation SET last_message_at = ?1"
-    " WHERE student_id IN (SELECT student_id FROM temp.bp_aud_s)";
 static const char SQL_GUARDIANS[] =
     "INSERT INTO temp.bp_aud_g"
     " SELECT guardian_id, min(CASE WHEN may_receive = 1 THEN student_id END),"
@@ -121,10 +126,11 @@ static const char SQL_GUARDIANS[] =
 /* A contact on the preferred channel is chosen; one on the other channel
  * only when the guardian has no active contact on the preferred one (both
  * kinds and preferred_channel are 'sms' or 'email', NOT NULL), so the
- * EXISTS probe runs only for contacts off the preferred channel. */
+ * EXISTS probe runs only for contacts off the preferred channel.  ?1: the
+ * school's time zone, for guardians without one. */
 static const char SQL_CHOOSE[] =
-    "INSERT INTO temp.bp_aud_c (guardian_id, contact_id, channel, student_id)"
-    " SELECT ag.guardian_id, c.id, c.kind, ag.student_id"
+    "INSERT INTO temp.bp_aud_c (guardian_id, contact_id, channel, student_id, locale, tz)"
+    " SELECT ag.guardian_id, c.id, c.kind, ag.student_id, g.locale, coalesce(g.timezone, ?1)"
     "   FROM temp.bp_aud_g ag JOIN guardian g ON g.id = ag.guardian_id"
     "   JOIN guardian_contact gc ON gc.guardian_id = ag.guardian_id"
     "   JOIN contact c ON c.id = gc.contact_id AND c.status = 'active'"
@@ -142,14 +148,10 @@ static const char SQL_SKIPS[] =
     "        THEN 'opted_out' ELSE 'no_contact' END, ?2"
     "   FROM temp.bp_aud_g ag"
     "  WHERE NOT EXISTS (SELECT 1 FROM temp.bp_aud_c x WHERE x.guardian_id = ag.guardian_id)";
-static const char SQL_TZS[] =
-    "SELECT DISTINCT coalesce(g.timezone, ?1) FROM temp.bp_aud_c x"
-    "  JOIN guardian g ON g.id = x.guardian_id";
+static const char SQL_TZS[] = "SELECT DISTINCT tz FROM temp.bp_aud_c";
 static const char SQL_TZ_ADD[] =
     "INSERT INTO temp.bp_aud_tz (tz, due) VALUES (?1, ?2)";
-static const char SQL_LOCALES[] =
-    "SELECT DISTINCT g.locale, coalesce(g.timezone, ?1)"
-    "  FROM temp.bp_aud_c x JOIN guardian g ON g.id = x.guardian_id";
+static const char SQL_LOCALES[] = "SELECT DISTINCT locale, tz FROM temp.bp_aud_c";
 static const char SQL_LOC_ADD[] =
     "INSERT INTO temp.bp_aud_loc (locale, tz, body, held, rlocale, encoding, segments, mt)"
     " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, nullif(?7, 0), ?8)";
@@ -164,26 +166,27 @@ static const char SQL_ANY_MT[] = "SELECT 1 FROM temp.bp_aud_loc WHERE mt = 1 LIM
 /* The student's message of this announcement is found through
  * message_conversation (conversation_id, created_at): its created_at is the
  * announcement's now_ms, so the probe is one index seek however many
- * messages the conversation already has. */
+ * messages the conversation already has.  x: one row per contact, its
+ * lowest student; locale and tz are bare columns, so SQLite takes them from
+ * the row that has that minimum (the first such row in key order, the
+ * lowest guardian id, when two guardians of the student share the
+ * contact); a contact has one kind, so channel is the same on every row. */
 static const char SQL_DELIVERIES[] =
     "INSERT INTO delivery (message_id, contact_id, channel, locale, body, encoding, segments,"
     "  state, held_reason, next_attempt_at, idempotency_key, created_at, updated_at)"
-    " SELECT m.id, x.contact_id, x.channel, coalesce(l.rlocale, g.locale), coalesce(l.body, ?2),"
+    " SELECT m.id, x.contact_id, x.channel, coalesce(l.rlocale, x.locale), coalesce(l.body, ?2),"
     "        CASE WHEN x.channel = 'sms' THEN l.encoding END,"
     "        CASE WHEN x.channel = 'sms' THEN l.segments END,"
     "        CASE WHEN l.held = 1 THEN 'held' ELSE 'queued' END,"
     "        CASE WHEN l.held = 1 THEN 'no_translation' END,"
     "        coalesce(t.due, ?5), ?3 || '-' || x.contact_id, ?4, ?4"
-    "   FROM (SELECT contact_id, min(channel) AS channel, min(guardian_id) AS guardian_id,"
-    "                min(student_id) AS student_id"
+    "   FROM (SELECT contact_id, channel, min(student_id) AS student_id, locale, tz"
     "           FROM temp.bp_aud_c GROUP BY contact_id) x"
-    "   JOIN guardian g ON g.id = x.guardian_id"
     "   JOIN conversation cv ON cv.student_id = x.student_id"
     "   JOIN message m ON m.conversation_id = cv.id AND m.created_at = ?4"
     "    AND m.announcement_id = ?1"
-    "   LEFT JOIN temp.bp_aud_tz t ON t.tz = coalesce(g.timezone, ?6)"
-    "   LEFT JOIN temp.bp_aud_loc l ON l.locale = g.locale"
-    "    AND l.tz = coalesce(g.timezone, ?6)";
+    "   LEFT JOIN temp.bp_aud_tz t ON t.tz = x.tz"
+    "   LEFT JOIN temp.bp_aud_loc l ON l.locale = x.locale AND l.tz = x.tz";
 /* The deliveries just created are the rows above the largest id before the
  * INSERT (one writer, inside its transaction): a range of the table, counted
  * in one pass without a GROUP BY sort. */
@@ -332,12 +335,12 @@ static int insert_announcement(struct bp_store *s, struct bp_store_announce *a,
     if (rc != SQLITE_DONE)
         return bp__store_err(rc);
     a->messages = sqlite3_changes(s->db);
-    return run1(s, SQL_TOUCH, a->now_ms, 0);
+    return 0;
 }
 
-/* Reads the distinct values of sel (one text column; ?1 = bind1) first,
+/* Reads the distinct values of sel (one text column) first,
  * then calls each (the callback may insert into a temp table). */
-static int for_each_distinct(struct bp_store *s, const char *sel, const char *bind1,
+static int for_each_distinct(struct bp_store *s, const char *sel,
                              int (*each)(struct bp_store *, struct bp_store_announce *,
                                          const char *),
                              struct bp_store_announce *a)
@@ -349,8 +352,6 @@ static int for_each_distinct(struct bp_store *s, const char *sel, const char *bi
 
     if (st == NULL)
         return BP_ESTORE;
-    if (bind1 != NULL)
-        sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -436,7 +437,6 @@ static int render_locales(struct bp_store *s, struct bp_store_announce *a)
 
     if (st == NULL)
         return BP_ESTORE;
-    sqlite3_bind_text(st, 1, a->default_tz, -1, SQLITE_TRANSIENT);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 32;
@@ -496,7 +496,7 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
     char salt[48];
     int rc;
 
-    if ((rc = for_each_distinct(s, SQL_TZS, a->default_tz, each_tz, a)) < 0)
+    if ((rc = for_each_distinct(s, SQL_TZS, each_tz, a)) < 0)
         return rc;
     if (a->render != NULL && (rc = render_locales(s, a)) < 0)
         return rc;
@@ -513,7 +513,6 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
     sqlite3_bind_text(st, 3, salt, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, a->now_ms);
     sqlite3_bind_int64(st, 5, base_time(a) ? a->send_at : a->now_ms);
-    sqlite3_bind_text(st, 6, a->default_tz, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
@@ -526,7 +525,7 @@ int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a)
     if ((rc = bp__store_exec(s, DDL, NULL)) < 0 || (rc = fill_pairs(s, a)) < 0 ||
         (rc = run1(s, SQL_GUARDIANS, 0, 0)) < 0)
         return rc;
-    return run1(s, SQL_CHOOSE, 0, 0);
+    return run_text(s, SQL_CHOOSE, a->default_tz);
 }
 
 static int mark_translated(struct bp_store *s, const struct bp_store_announce *a)
@@ -557,7 +556,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
     int64_t after = 0;
     int rc;
 
-    a->announcement_id = a->messages = a->held = a->deferred = 0;
+    a->announcement_id = a->messages = a->held = a->deferred = a->delivery_floor = 0;
     a->deliveries[0] = a->deliveries[1] = 0;
     memset(a->skipped, 0, sizeof a->skipped);
     a->errmsg[0] = '\0';
@@ -577,6 +576,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
         (rc = make_deliveries(s, a, body.data ? body.data : "", &after)) < 0 ||
         (rc = mark_translated(s, a)) < 0)
         goto out;
+    a->delivery_floor = after;
     rc = count_results(s, a, after);
 out:
     bp_buf_free(&body);

@@ -17,22 +17,22 @@
 #include "store_int.h"
 
 static const char SQL_AUD_LOCALES[] =
-    "SELECT DISTINCT coalesce(g.locale, '') FROM temp.bp_aud_c x"
-    "  JOIN guardian g ON g.id = x.guardian_id";
+    "SELECT DISTINCT coalesce(locale, '') FROM temp.bp_aud_c";
+/* The announcement's deliveries are the ids above a->delivery_floor (one
+ * writer, in its transaction): a range of the table, no join. */
 static const char SQL_GROUPS[] =
     "SELECT coalesce(d.locale, ''), d.channel, d.state = 'held',"
     "       d.state <> 'held' AND d.next_attempt_at > ?2, count(*),"
     "       sum(coalesce(d.segments, 0))"
-    "  FROM delivery d JOIN message m ON m.id = d.message_id"
-    " WHERE m.announcement_id = ?1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
+    "  FROM delivery d WHERE d.id > ?1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
 static const char SQL_TEXTS[] =
     "SELECT coalesce(rlocale, locale, ''), body, held, max(coalesce(mt, 0))"
     "  FROM temp.bp_aud_loc GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 static const char SQL_LATER[] =
     "SELECT d.next_attempt_at, count(*),"
     "       (SELECT min(t.tz) FROM temp.bp_aud_tz t WHERE t.due = d.next_attempt_at)"
-    "  FROM delivery d JOIN message m ON m.id = d.message_id"
-    " WHERE m.announcement_id = ?1 AND d.state = 'queued' AND d.next_attempt_at > ?2"
+    "  FROM delivery d"
+    " WHERE d.id > ?1 AND d.state = 'queued' AND d.next_attempt_at > ?2"
     " GROUP BY 1 ORDER BY 1";
 
 int bp_store_announce_locales(struct bp_store *s, struct bp_store_announce *a,
@@ -68,7 +68,7 @@ static int walk_groups(struct bp_store *s, const struct bp_store_announce *a,
 
     if (st == NULL)
         return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, a->announcement_id);
+    sqlite3_bind_int64(st, 1, a->delivery_floor);
     sqlite3_bind_int64(st, 2, a->now_ms);
     while (crc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
         crc = p->group(p->arg, (const char *)sqlite3_column_text(st, 0),
@@ -106,7 +106,7 @@ static int walk_later(struct bp_store *s, const struct bp_store_announce *a,
 
     if (st == NULL)
         return BP_ESTORE;
-    sqlite3_bind_int64(st, 1, a->announcement_id);
+    sqlite3_bind_int64(st, 1, a->delivery_floor);
     sqlite3_bind_int64(st, 2, a->now_ms);
     while (crc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *tz = (const char *)sqlite3_column_text(st, 2);

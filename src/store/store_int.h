@@ -59,8 +59,8 @@ int bp__store_run(struct bp_store *s, sqlite3_stmt *st, int64_t *rowid);
 int bp__store_conversation_of(struct bp_store *s, int64_t student, int64_t now_ms,
                               int64_t *out);
 
-/* Files a stored inbound message: touches its conversation, or (when
- * conversation_id is 0) puts it in triage with reason and the candidate
+/* Files a stored inbound message: nothing more to do when it has a
+ * conversation; when conversation_id is 0 puts it in triage with reason and the candidate
  * student ids (JSON array or NULL).  0 or BP_E... */
 int bp__store_file_inbound(struct bp_store *s, int64_t message_id,
                            int64_t conversation_id, const char *reason,

@@ -269,6 +269,20 @@ static void test_message_ids_partial_unique(void)
     bp_store_close(s);
 }
 
+/* 0006: no conversation.last_message_at; a conversation's latest message is
+ * one seek in message_conversation. */
+static void test_conversation_latest_from_index(void)
+{
+    struct bp_store *s = fixture();
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM pragma_table_info('conversation')"
+                        " WHERE name = 'last_message_at'"), 0);
+    ASSERT_TRUE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT max(created_at) FROM message"
+                             " WHERE conversation_id = 1", "message_conversation"));
+    bp_store_close(s);
+}
+
 int main(void)
 {
     BP_TEST(test_enum_check_refuses_bogus_state);
@@ -281,5 +295,6 @@ int main(void)
     BP_TEST(test_held_delivery_needs_reason);
     BP_TEST(test_delivery_send_ids_unique_when_set);
     BP_TEST(test_message_ids_partial_unique);
+    BP_TEST(test_conversation_latest_from_index);
     return bp_test_done();
 }
