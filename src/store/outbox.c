@@ -98,13 +98,18 @@ static const char SQL_SET_STATE[] =
     "  updated_at = ?14"
     " WHERE id = ?1 AND state = ?2";
 
-/* The two hot changes name only the columns they change, so SQLite does
- * not rewrite the entries of the unique indexes on email_message_id (and,
- * for the claim, provider/provider_msg_id) nor re-check the error columns:
- * a claim (queued -> sending) and a plain result (sending -> sent). */
+/* The hot changes name only the columns they change, so SQLite does not
+ * rewrite the entries of the unique indexes on email_message_id (and, for
+ * the claim, provider/provider_msg_id) nor re-check the error columns: a
+ * claim (queued -> sending), an e-mail's claim (which also stores the
+ * minted Message-ID) and a plain result (sending -> sent). */
 static const char SQL_SET_STATE_CLAIM[] =
     "UPDATE delivery SET state = ?3, held_reason = NULL, attempts = attempts + ?7,"
     "  updated_at = ?14"
+    " WHERE id = ?1 AND state = ?2";
+static const char SQL_SET_STATE_CLAIM_EMAIL[] =
+    "UPDATE delivery SET state = ?3, held_reason = NULL, attempts = attempts + ?7,"
+    "  email_message_id = ?10, updated_at = ?14"
     " WHERE id = ?1 AND state = ?2";
 static const char SQL_SET_STATE_SENT[] =
     "UPDATE delivery SET state = ?3, held_reason = NULL, attempts = attempts + ?7,"
@@ -115,9 +120,12 @@ static const char SQL_SET_STATE_SENT[] =
 
 static const char *set_state_sql(const struct bp_dstate_change *c)
 {
-    if (c->to == BP_DS_HELD || c->set_next || c->email_message_id != NULL ||
-        c->error_code != NULL || c->error_class != NULL || c->error_detail != NULL)
+    if (c->to == BP_DS_HELD || c->set_next || c->error_code != NULL ||
+        c->error_class != NULL || c->error_detail != NULL)
         return SQL_SET_STATE;
+    if (c->email_message_id != NULL)
+        return c->provider == NULL && c->provider_msg_id == NULL
+                   ? SQL_SET_STATE_CLAIM_EMAIL : SQL_SET_STATE;
     if (c->provider == NULL && c->provider_msg_id == NULL)
         return SQL_SET_STATE_CLAIM;
     return SQL_SET_STATE_SENT;
@@ -196,13 +204,15 @@ static const char SQL_DUE_UNUSABLE[] =
  * last row it claimed: same next_attempt_at, greater id: an index seek),
  * and only then, if there is room left, reads from the start.  The
  * e-mail-only lookups (display name, conversation reply token) are
- * subqueries that SMS rows skip. */
+ * subqueries that SMS rows skip; the display name is the first guardian in
+ * the order of guardian_contact's (contact_id, guardian_id) index, so
+ * SQLite reads one entry instead of sorting each contact's guardians. */
 #define SQL_DUE_SELECT \
     "SELECT d.id, d.attempts, d.created_at, m.kind = 'system', c.address, d.body," \
     "       d.idempotency_key," \
     "       CASE WHEN d.channel = 'email' THEN (SELECT g.given_name || ' ' || g.family_name" \
     "         FROM guardian_contact gc JOIN guardian g ON g.id = gc.guardian_id" \
-    "        WHERE gc.contact_id = d.contact_id ORDER BY g.id LIMIT 1) END," \
+    "        WHERE gc.contact_id = d.contact_id ORDER BY gc.guardian_id LIMIT 1) END," \
     "       m.subject," \
     "       CASE WHEN d.channel = 'email' THEN (SELECT cv.reply_token FROM conversation cv" \
     "        WHERE cv.id = m.conversation_id) END," \
