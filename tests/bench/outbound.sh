@@ -6,19 +6,30 @@
 #   OUTBOUND_TWILIO=c|node   the imitation Twilio: c (default) = the C one
 #                            built next to BACKPACK_BIN (tests/fakes/twilio_c),
 #                            node = tests/fakes/twilio (~90 us CPU per send)
+#   OUTBOUND_ALONE=0         skip the per-channel drains (step 4)
+#   OUTBOUND_SMTP_WORKERS=N  [smtp] workers (default 4; the e-mail window is
+#                            workers * 32)
 #
 # 1. generates the district (tests/tools/gen_oneroster.py) and imports it;
 # 2. `backpack send --school` (the daemon not running): time to create every
 #    delivery (audience resolution + persistence, one transaction); then the
 #    same audience with a template in 13 languages as a dry run (rolled back)
 #    and the render throughput (messages/s per core, tmpl_render_bench from
-#    the same build directory, issue 6);
-# 3. starts the daemon against the imitation Twilio (C by default; Node with
-#    --record summary, callbacks off) and a real aiosmtpd sink
-#    (tests/bench/smtp_sink.py: OUTBOUND_SINK_PROCS aiosmtpd processes, default
-#    2, sharing the port with SO_REUSEPORT and advertising PIPELINING, as an
-#    MTA's smtpd processes do; discarding), and times until the provider has
-#    created every SMS and every e-mail delivery is `sent` (accepted with 250).
+#    the same build directory, issue 6); then, while nothing runs, copies the
+#    database files twice (for step 4);
+# 3. both channels at once: starts the daemon against the imitation Twilio
+#    (C by default; Node with --record summary, callbacks off) and a real
+#    aiosmtpd sink (tests/bench/smtp_sink.py: OUTBOUND_SINK_PROCS aiosmtpd
+#    processes, default 2, sharing the port with SO_REUSEPORT and advertising
+#    PIPELINING, as an MTA's smtpd processes do; discarding), and times until
+#    the provider has created every SMS and every e-mail delivery is `sent`
+#    (accepted with 250).  The two drains share the two cores;
+# 4. each channel alone (the issue's targets are per channel): the same
+#    announcement again from each copy, once with [smtp] enabled = false
+#    (SMS only) and once with [sms] enabled = false (e-mail only).  The
+#    outbox never claims a disabled channel's deliveries: they stay `queued`
+#    (not failed, not held) and only the enabled channel is timed.  Each
+#    drain gets a fresh imitation/sink, so counts and CPU are its own.
 # Rate limit: [sms] rate_per_second = 0 (no limit), as the issue asks.
 # Prints the figures, and the CPU per item of each process so that the rates
 # can be read honestly on a small machine (the imitation tops out near 10k
@@ -40,7 +51,8 @@ work=$(mktemp -d /tmp/bp-bench-outbound.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 
 /usr/bin/python3 - "$here" "$bin" "$families" "$work" "$twilio" "$fake_c" <<'PY'
-import json, os, re, signal, socket, sqlite3, subprocess, sys, time, urllib.request
+import json, mmap, os, shutil, signal, socket, sqlite3, struct, subprocess, sys, time
+import urllib.request
 here, binary, families, work = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 twilio, fake_c = sys.argv[5], sys.argv[6]
 TICK = os.sysconf("SC_CLK_TCK")
@@ -62,15 +74,19 @@ def free_port():
     return p
 
 
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def stop_all():
     for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(p)
 
 
 def wait_for(pred, deadline, what):
@@ -90,37 +106,48 @@ try:
                     "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
     print("generated %s families in %.1f s" % (families, time.monotonic() - t))
 
-    # the imitation Twilio and the SMTP sink, each in its own process
     sid, token = "AC" + "ab" * 16, "benchtoken"
-    if twilio == "c":
-        fake_cmd = [fake_c, "--port", "0", "--account-sid", sid, "--auth-token", token]
-    else:
-        fake_cmd = ["node", os.path.join(here, "tests/fakes/twilio/server.js"), "--port", "0",
-                    "--account-sid", sid, "--auth-token", token, "--callbacks", "off",
-                    "--record", "summary"]
-    fake = subprocess.Popen(fake_cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    procs.append(fake)
-    info = json.loads(fake.stdout.readline())
-    fake_url = info["base_url"]
-    smtp_port = free_port()
     sink_procs = int(os.environ.get("OUTBOUND_SINK_PROCS", "2"))
-    sink = subprocess.Popen(["/usr/bin/python3", os.path.join(here, "tests/bench/smtp_sink.py"),
-                             "--port", str(smtp_port), "--procs", str(sink_procs),
-                             "--pipelining"], stdout=subprocess.PIPE)
-    procs.append(sink)
-    sink_pids = json.loads(sink.stdout.readline())["pids"]
-    def listening():
-        try:
-            socket.create_connection(("127.0.0.1", smtp_port), 1).close()
-            return True
-        except OSError:
-            return False
-    wait_for(listening, 10, "the SMTP sink")
+    smtp_workers = int(os.environ.get("OUTBOUND_SMTP_WORKERS", "4"))
 
-    db = os.path.join(work, "backpack.db")
-    ini = os.path.join(work, "backpack.ini")
-    with open(ini, "w") as f:
-        f.write("""[server]
+    def start_fake():
+        """A fresh imitation Twilio: (process, base URL)."""
+        if twilio == "c":
+            cmd = [fake_c, "--port", "0", "--account-sid", sid, "--auth-token", token]
+        else:
+            cmd = ["node", os.path.join(here, "tests/fakes/twilio/server.js"), "--port", "0",
+                   "--account-sid", sid, "--auth-token", token, "--callbacks", "off",
+                   "--record", "summary"]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        procs.append(p)
+        return p, json.loads(p.stdout.readline())["base_url"]
+
+    def start_sink():
+        """A fresh aiosmtpd sink: (process, port, PIDs of its aiosmtpd processes,
+        a function returning how many messages it has accepted)."""
+        port = free_port()
+        count_file = os.path.join(work, "sink-%d.count" % port)
+        p = subprocess.Popen(["/usr/bin/python3", os.path.join(here, "tests/bench/smtp_sink.py"),
+                              "--port", str(port), "--procs", str(sink_procs), "--pipelining",
+                              "--stats", "--count-file", count_file],
+                             stdout=subprocess.PIPE, text=True)
+        procs.append(p)
+        pids = json.loads(p.stdout.readline())["pids"]
+        counts = mmap.mmap(os.open(count_file, os.O_RDONLY), 8 * sink_procs,
+                           prot=mmap.PROT_READ)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 10, "the SMTP sink")
+        return p, port, pids, lambda: sum(struct.unpack_from("%dq" % sink_procs, counts))
+
+    def write_ini(path, db, sms_on, email_on, fake_url, smtp_port):
+        with open(path, "w") as f:
+            f.write("""[server]
 listen = 127.0.0.1:0
 public_url = https://backpack.example.org
 [store]
@@ -128,7 +155,7 @@ path = %s
 [school]
 name = Benchmark District
 [sms]
-enabled = true
+enabled = %s
 api_base = %s
 account_sid = %s
 auth_token = %s
@@ -136,15 +163,22 @@ from_number = +15550109999
 rate_per_second = 0
 max_in_flight = 64
 [smtp]
-enabled = true
+enabled = %s
 host = 127.0.0.1
 port = %d
 starttls = no
 from_address = office@district.example
 reply_domain = reply.district.example
-workers = 4
+workers = %d
 timeout = 10s
-""" % (db, fake_url, sid, token, smtp_port))
+""" % (db, "true" if sms_on else "false", fake_url, sid, token,
+       "true" if email_on else "false", smtp_port, smtp_workers))
+
+    # roster import and send: both channels on (the audience's channel
+    # choice depends on them); nothing listens at these addresses
+    db = os.path.join(work, "backpack.db")
+    ini = os.path.join(work, "backpack.ini")
+    write_ini(ini, db, True, True, "http://127.0.0.1:9", 9)
 
     t = time.monotonic()
     subprocess.run([binary, "roster", "import", "--oneroster", os.path.join(work, "bundle"),
@@ -184,61 +218,129 @@ timeout = 10s
     else:
         print("render throughput: %s not built" % bench)
 
-    def fake_sends():
-        with urllib.request.urlopen(fake_url + "/_fake/stats", timeout=10) as resp:
-            return json.loads(resp.read())["sends"]
+    # Nothing has the database open: its files (the WAL of the send
+    # included) are copied as they are, so every drain starts from the same
+    # state.
+    alone = os.environ.get("OUTBOUND_ALONE", "1") != "0"
+    copies = {}
+    for ch in (("sms", "email") if alone else ()):
+        copies[ch] = os.path.join(work, "alone-%s.db" % ch)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                shutil.copyfile(db + suffix, copies[ch] + suffix)
 
-    con = sqlite3.connect(db, timeout=30)
+    def drain(title, db, sms_on, email_on):
+        """Runs the daemon on db until every delivery of the enabled
+        channels is accepted; prints and returns {channel: rate}."""
+        fake = sink = None
+        fake_url, smtp_port, sink_pids = "http://127.0.0.1:9", 9, []
+        if sms_on:
+            fake, fake_url = start_fake()
+        if email_on:
+            sink, smtp_port, sink_pids, sink_count = start_sink()
+        ini = db + ".ini"
+        write_ini(ini, db, sms_on, email_on, fake_url, smtp_port)
 
-    def email_sent():
-        return con.execute("SELECT count(*) FROM delivery WHERE state = 'sent'"
-                           " AND channel = 'email'").fetchone()[0]
+        def fake_stats():
+            with urllib.request.urlopen(fake_url + "/_fake/stats", timeout=10) as resp:
+                return json.loads(resp.read())
 
-    log = open(os.path.join(work, "serve.log"), "wb")
-    c_fake, c_sink = cpu(fake.pid), sum(cpu(p) for p in sink_pids)
-    daemon = subprocess.Popen([binary, "serve", "-c", ini], stdout=subprocess.DEVNULL,
-                              stderr=log)
-    procs.insert(0, daemon)
-    t0 = time.monotonic()
-    wait_for(lambda: b"event=started" in open(log.name, "rb").read(), 30, "the daemon")
-    done = {}
-    end = time.monotonic() + 900
-    while len(done) < 2 and time.monotonic() < end:
-        now = time.monotonic()
-        if "sms" not in done and fake_sends() >= n_sms:
-            done["sms"] = (now - t0, cpu(fake.pid) - c_fake)
-        if "email" not in done and email_sent() >= n_email:
-            done["email"] = (now - t0, sum(cpu(p) for p in sink_pids) - c_sink)
-        if daemon.poll() is not None:
-            raise SystemExit("outbound.sh: the daemon exited")
-        time.sleep(0.02)
-    c_daemon = cpu(daemon.pid)
-    if "sms" in done:
-        s, c = done["sms"]
-        print("SMS: %d accepted by the imitation (%s) in %.2f s = %.0f/s (target >= 16000/s);"
-              " imitation CPU %.0f us/send (%.0f/s per core)"
-              % (n_sms, twilio, s, n_sms / s, 1e6 * c / n_sms, n_sms / c if c else 0))
-        with urllib.request.urlopen(fake_url + "/_fake/stats", timeout=10) as resp:
-            st = json.loads(resp.read())
-        print("SMS exactly once: %d sends, %d distinct idempotency tokens with a send, %d replays"
-              " (%s)" % (st["sends"], st["tokens"]["with_send"], st["replays"],
-                         "ok" if st["sends"] == st["tokens"]["with_send"] == n_sms
-                         else "MISMATCH"))
-    else:
-        print("SMS: not all accepted in time (%d of %d)" % (fake_sends(), n_sms))
-    if "email" in done:
-        s, c = done["email"]
-        print("e-mail: %d accepted by aiosmtpd in %.2f s = %.0f/s (target >= 2000/s) over"
-              " 4 SMTP workers; %d aiosmtpd processes, CPU %.0f us/e-mail (%.0f/s per core)"
-              % (n_email, s, n_email / s, sink_procs, 1e6 * c / n_email,
-                 n_email / c if c else 0))
-    else:
-        print("e-mail: not all accepted in time (%d of %d)" % (email_sent(), n_email))
-    total = n_sms + n_email
-    print("daemon CPU %.1f s for %d sends = %.0f us/send (both channels, results recorded)"
-          % (c_daemon, total, 1e6 * c_daemon / total))
-    print("machine: %d CPUs, load average %s" % (os.cpu_count(),
-                                                 open("/proc/loadavg").read().split()[0]))
+        con = sqlite3.connect(db, timeout=30)
+
+        def email_sent():
+            return con.execute("SELECT count(*) FROM delivery WHERE state = 'sent'"
+                               " AND channel = 'email'").fetchone()[0]
+
+        # Polled every 0.1 s, cheaply: a counting query over the sent rows
+        # costs CPU that grows with them, taken from the two cores being
+        # measured; it runs only once the sink has accepted every e-mail
+        # (the daemon records `sent` after the session's last message).
+
+        print(title)
+        log = open(db + ".serve.log", "wb")
+        c_fake = cpu(fake.pid) if fake else 0
+        c_sink = sum(cpu(p) for p in sink_pids)
+        daemon = subprocess.Popen([binary, "serve", "-c", ini], stdout=subprocess.DEVNULL,
+                                  stderr=log)
+        procs.insert(0, daemon)
+        t0 = time.monotonic()
+        wait_for(lambda: b"event=started" in open(log.name, "rb").read(), 30, "the daemon")
+        done = {}
+        want = (["sms"] if sms_on else []) + (["email"] if email_on else [])
+        end = time.monotonic() + 900
+        while len(done) < len(want) and time.monotonic() < end:
+            now = time.monotonic()
+            if "sms" in want and "sms" not in done and fake_stats()["sends"] >= n_sms:
+                done["sms"] = (now - t0, cpu(fake.pid) - c_fake)
+            if ("email" in want and "email" not in done and sink_count() >= n_email
+                    and email_sent() >= n_email):
+                done["email"] = (now - t0, sum(cpu(p) for p in sink_pids) - c_sink)
+            if daemon.poll() is not None:
+                raise SystemExit("outbound.sh: the daemon exited")
+            time.sleep(0.1)
+        c_daemon = cpu(daemon.pid)
+        rates = {}
+        if "sms" in done:
+            s, c = done["sms"]
+            rates["sms"] = n_sms / s
+            print("  SMS: %d accepted by the imitation (%s) in %.2f s = %.0f/s (target >="
+                  " 16000/s); imitation CPU %.0f us/send (%.0f/s per core)"
+                  % (n_sms, twilio, s, n_sms / s, 1e6 * c / n_sms, n_sms / c if c else 0))
+            st = fake_stats()
+            print("  SMS exactly once: %d sends, %d distinct idempotency tokens with a send,"
+                  " %d replays (%s)" % (st["sends"], st["tokens"]["with_send"], st["replays"],
+                                        "ok" if st["sends"] == st["tokens"]["with_send"] == n_sms
+                                        else "MISMATCH"))
+        elif sms_on:
+            print("  SMS: not all accepted in time (%d of %d)" % (fake_stats()["sends"], n_sms))
+        if "email" in done:
+            s, c = done["email"]
+            rates["email"] = n_email / s
+            print("  e-mail: %d accepted by aiosmtpd in %.2f s = %.0f/s (target >= 2000/s) over"
+                  " %d SMTP workers; %d aiosmtpd processes, CPU %.0f us/e-mail (%.0f/s per core)"
+                  % (n_email, s, n_email / s, smtp_workers, sink_procs, 1e6 * c / n_email,
+                     n_email / c if c else 0))
+        elif email_on:
+            print("  e-mail: not all accepted in time (%d of %d)" % (email_sent(), n_email))
+        total = (n_sms if sms_on else 0) + (n_email if email_on else 0)
+        print("  daemon CPU %.1f s for %d sends = %.0f us/send (%s, results recorded)"
+              % (c_daemon, total, 1e6 * c_daemon / total,
+                 "both channels" if sms_on and email_on else "this channel"))
+        if not (sms_on and email_on):
+            other = "email" if sms_on else "sms"
+            left = con.execute("SELECT count(*) FROM delivery WHERE channel = ?"
+                               " AND state = 'queued'", (other,)).fetchone()[0]
+            print("  the %s deliveries (channel off) still queued: %d of %d"
+                  % ("e-mail" if other == "email" else "SMS", left,
+                     n_email if other == "email" else n_sms))
+        con.close()
+        stop(daemon)
+        procs.remove(daemon)
+        for p in (fake, sink):
+            if p is not None:
+                stop(p)
+                procs.remove(p)
+        if sink is not None:
+            st = [json.loads(x) for x in sink.stdout.read().splitlines() if x.strip()]
+            sessions = sum(x["sessions"] for x in st)
+            msgs = sum(x["messages"] for x in st)
+            print("  SMTP sessions at the sink: %d for %d e-mails (%.0f per session)"
+                  % (sessions, msgs, msgs / sessions if sessions else 0))
+        print("  machine: %d CPUs, load average %s" % (os.cpu_count(),
+                                                       open("/proc/loadavg").read().split()[0]))
+        return rates
+
+    both = drain("drain 1, both channels at once (they share the two cores):", db, True, True)
+    sms = drain("drain 2, SMS alone (the same announcement from a copy of the database;"
+                " [smtp] enabled = false):", copies["sms"], True, False) if alone else {}
+    email = drain("drain 3, e-mail alone (the same announcement from a copy of the database;"
+                  " [sms] enabled = false):", copies["email"], False, True) if alone else {}
+
+    def fig(d, ch):
+        return "%.0f/s" % d[ch] if ch in d else "-"
+    print("summary: SMS %s together, %s alone (target >= 16000/s); e-mail %s together, %s"
+          " alone (target >= 2000/s)" % (fig(both, "sms"), fig(sms, "sms"),
+                                         fig(both, "email"), fig(email, "email")))
 finally:
     stop_all()
 PY

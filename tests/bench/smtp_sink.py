@@ -1,6 +1,7 @@
 """SMTP sink for the benchmarks: aiosmtpd (a real SMTP server) in one or more processes.
 
     /usr/bin/python3 tests/bench/smtp_sink.py --port P [--procs N] [--pipelining] [--stats]
+                                              [--count-file PATH]
 
 Every process runs aiosmtpd's own SMTP protocol (aiosmtpd.smtp.SMTP) with a handler that
 accepts and discards each message (250), on 127.0.0.1:P.  With --procs N > 1 the processes
@@ -14,14 +15,19 @@ pipelined MAIL/RCPT/DATA group is answered in order.
 The parent prints one line, {"port": P, "pids": [...]}, once every process is listening,
 then waits; SIGTERM stops the children (by PID) and then the parent.  With --stats each
 child prints {"pid", "sessions", "messages"} on stdout when it stops (messages per SMTP
-session show how well the sender batches).  The benchmarks read the
-CPU of each PID from /proc.  Not a test: it never checks anything.
+session show how well the sender batches).  With --count-file PATH (created, N * 8 bytes)
+child i keeps the number of messages it has accepted at byte 8 * i (native int64, in a shared
+mapping: a memory store per message, no system call), so a benchmark can follow the drain
+without querying the sender's database.  The benchmarks read the CPU of each PID from /proc.
+Not a test: it never checks anything.
 """
 import argparse
 import asyncio
 import json
+import mmap
 import os
 import signal
+import struct
 import sys
 
 from aiosmtpd.smtp import SMTP
@@ -30,8 +36,9 @@ from aiosmtpd.smtp import SMTP
 class Discard:
     """Accept every message and drop it (aiosmtpd.handlers.Sink, plus PIPELINING)."""
 
-    def __init__(self, pipelining):
+    def __init__(self, pipelining, counter=None):
         self.pipelining = pipelining
+        self.counter = counter            # (mmap, offset) or None
         self.sessions = self.messages = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -43,13 +50,15 @@ class Discard:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages += 1
+        if self.counter is not None:
+            struct.pack_into("q", self.counter[0], self.counter[1], self.messages)
         return "250 OK"
 
 
-def serve(port, pipelining, stats, ready_fd):
+def serve(port, pipelining, stats, ready_fd, counter):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    handler = Discard(pipelining)
+    handler = Discard(pipelining, counter)
     server = loop.run_until_complete(loop.create_server(
         lambda: SMTP(handler, hostname="sink.localhost"), "127.0.0.1", port,
         reuse_port=True, backlog=128))
@@ -72,16 +81,24 @@ def main():
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--pipelining", action="store_true")
     ap.add_argument("--stats", action="store_true")
+    ap.add_argument("--count-file")
     a = ap.parse_args()
+    counts = None
+    if a.count_file:
+        with open(a.count_file, "wb+") as f:
+            f.write(bytes(8 * a.procs))
+            f.flush()
+            counts = mmap.mmap(f.fileno(), 8 * a.procs)
     rfd, wfd = os.pipe()
     pids = []
-    for _ in range(a.procs):
+    for i in range(a.procs):
         pid = os.fork()
         if pid == 0:
             os.close(rfd)
             code = 0
             try:
-                serve(a.port, a.pipelining, a.stats, wfd)
+                serve(a.port, a.pipelining, a.stats, wfd,
+                      (counts, 8 * i) if counts is not None else None)
             except BaseException:           # noqa: B036 (report and leave the child)
                 code = 1
             os._exit(code)
