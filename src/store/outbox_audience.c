@@ -13,24 +13,26 @@
  *     in each student's thread).
  *  3. bp_aud_g(guardian, student, ok): per guardian the first student whose
  *     link allows messages (may_receive = 1); ok = 0 when none does.
- *  4. bp_aud_c(contact, guardian, channel, student, locale, zone): the
- *     guardian's ACTIVE contacts on the preferred channel, or on the other
- *     channel when there is no active contact on the preferred one.
- *     opted_out, invalid and bounced contacts are never chosen.  The
- *     guardian's locale and time zone ride along, so the later steps never
- *     look the guardian up again.
+ *  4. bp_aud_c(contact, guardian, channel, student, locale, zone): ONE row
+ *     per contact chosen for the announcement: the guardian's ACTIVE
+ *     contacts on the preferred channel, or on the other channel when there
+ *     is no active contact on the preferred one (opted_out, invalid and
+ *     bounced contacts are never chosen).  A contact two guardians share (a
+ *     family phone, a guardian listed twice) keeps the row of the lowest
+ *     student id (then of the lowest guardian id): its one delivery goes on
+ *     that student's message, in that guardian's language and zone, which
+ *     ride along so the later steps never look the guardian up again.
  *  5. delivery_skip: every guardian with no chosen contact, with the reason
  *     (may_not_receive, opted_out when an opted-out contact is why, else
- *     no_contact).
- *  6. per distinct time zone the quiet-hours due time and per distinct
- *     (locale, time zone) the rendered text, the locale used and its SMS
- *     encoding and segment count (callbacks into the outbox: ICU stays out
- *     of the store), then ONE delivery per contact across the announcement
- *     (a guardian with two children, or two guardians sharing a phone, get
- *     one delivery), attached to the message of the lowest student id, in
- *     the language and zone of that student's guardian (of the lowest
- *     guardian id when two guardians of that student share the contact).
- *     No translation -> held (no_translation) unless allow_fallback.
+ *     no_contact).  A guardian who may receive has a chosen contact exactly
+ *     when they have an active one (step 4 falls back to the other channel).
+ *  6. per distinct time zone the quiet-hours due time, and per distinct
+ *     (locale, time zone) that due time, the rendered text, the locale used
+ *     and its SMS encoding and segment count (callbacks into the outbox: ICU
+ *     stays out of the store), then the deliveries: one per bp_aud_c row (a
+ *     guardian with two children, or two guardians sharing a phone, get one
+ *     delivery).  No translation -> held (no_translation) unless
+ *     allow_fallback.
  *
  * Nothing updates the conversations: a conversation's latest message is a
  * seek in message_conversation (migration 0006).
@@ -64,12 +66,10 @@ static const char DDL[] =
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_s (student_id INTEGER PRIMARY KEY);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_g (guardian_id INTEGER PRIMARY KEY,"
     "  student_id INTEGER, ok INTEGER);"
-    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (contact_id INTEGER, guardian_id INTEGER,"
-    "  channel TEXT, student_id INTEGER, locale TEXT, tz TEXT,"
-    "  PRIMARY KEY (contact_id, guardian_id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS temp.bp_aud_c_guardian ON bp_aud_c (guardian_id);"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (contact_id INTEGER PRIMARY KEY,"
+    "  guardian_id INTEGER, channel TEXT, student_id INTEGER, locale TEXT, tz TEXT);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
-    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, body TEXT,"
+    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, due INTEGER, body TEXT,"
     "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER, mt INTEGER,"
     "  PRIMARY KEY (locale, tz));"
     "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_s; DELETE FROM temp.bp_aud_g;"
@@ -127,7 +127,8 @@ static const char SQL_GUARDIANS[] =
  * only when the guardian has no active contact on the preferred one (both
  * kinds and preferred_channel are 'sms' or 'email', NOT NULL), so the
  * EXISTS probe runs only for contacts off the preferred channel.  ?1: the
- * school's time zone, for guardians without one. */
+ * school's time zone, for guardians without one.  A contact met again (a
+ * second guardian) keeps the row of the lower (student, guardian). */
 static const char SQL_CHOOSE[] =
     "INSERT INTO temp.bp_aud_c (guardian_id, contact_id, channel, student_id, locale, tz)"
     " SELECT ag.guardian_id, c.id, c.kind, ag.student_id, g.locale, coalesce(g.timezone, ?1)"
@@ -137,7 +138,11 @@ static const char SQL_CHOOSE[] =
     "  WHERE ag.ok = 1 AND (c.kind = g.preferred_channel OR NOT EXISTS"
     "        (SELECT 1 FROM guardian_contact gc2 JOIN contact c2 ON c2.id = gc2.contact_id"
     "          WHERE gc2.guardian_id = ag.guardian_id AND c2.kind = g.preferred_channel"
-    "            AND c2.status = 'active'))";
+    "            AND c2.status = 'active'))"
+    " ON CONFLICT (contact_id) DO UPDATE SET guardian_id = excluded.guardian_id,"
+    "   student_id = excluded.student_id, locale = excluded.locale, tz = excluded.tz"
+    " WHERE excluded.student_id < student_id"
+    "    OR (excluded.student_id = student_id AND excluded.guardian_id < guardian_id)";
 static const char SQL_SKIPS[] =
     "INSERT INTO delivery_skip (announcement_id, guardian_id, reason, created_at)"
     " SELECT ?1, ag.guardian_id,"
@@ -147,14 +152,17 @@ static const char SQL_SKIPS[] =
     "                      WHERE gc.guardian_id = ag.guardian_id AND c.status = 'opted_out')"
     "        THEN 'opted_out' ELSE 'no_contact' END, ?2"
     "   FROM temp.bp_aud_g ag"
-    "  WHERE NOT EXISTS (SELECT 1 FROM temp.bp_aud_c x WHERE x.guardian_id = ag.guardian_id)";
+    "  WHERE ag.ok <> 1 OR NOT EXISTS (SELECT 1 FROM guardian_contact gc"
+    "          JOIN contact c ON c.id = gc.contact_id"
+    "         WHERE gc.guardian_id = ag.guardian_id AND c.status = 'active')";
 static const char SQL_TZS[] = "SELECT DISTINCT tz FROM temp.bp_aud_c";
 static const char SQL_TZ_ADD[] =
     "INSERT INTO temp.bp_aud_tz (tz, due) VALUES (?1, ?2)";
 static const char SQL_LOCALES[] = "SELECT DISTINCT locale, tz FROM temp.bp_aud_c";
 static const char SQL_LOC_ADD[] =
-    "INSERT INTO temp.bp_aud_loc (locale, tz, body, held, rlocale, encoding, segments, mt)"
-    " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, nullif(?7, 0), ?8)";
+    "INSERT INTO temp.bp_aud_loc (locale, tz, due, body, held, rlocale, encoding, segments, mt)"
+    " VALUES (?1, ?2, (SELECT due FROM temp.bp_aud_tz WHERE tz = ?2), ?3, ?4, nullif(?5, ''),"
+    "  ?6, nullif(?7, 0), ?8)";
 /* Machine-translated free text: the messages whose families got a
  * translation keep the teacher's text as the original. */
 static const char SQL_MARK_MT[] =
@@ -166,11 +174,10 @@ static const char SQL_ANY_MT[] = "SELECT 1 FROM temp.bp_aud_loc WHERE mt = 1 LIM
 /* The student's message of this announcement is found through
  * message_conversation (conversation_id, created_at): its created_at is the
  * announcement's now_ms, so the probe is one index seek however many
- * messages the conversation already has.  x: one row per contact, its
- * lowest student; locale and tz are bare columns, so SQLite takes them from
- * the row that has that minimum (the first such row in key order, the
- * lowest guardian id, when two guardians of the student share the
- * contact); a contact has one kind, so channel is the same on every row. */
+ * messages the conversation already has.  The join order and that index are
+ * fixed (CROSS JOIN, INDEXED BY): without statistics on the temp tables the
+ * planner may otherwise walk message_announcement, i.e. all of the
+ * announcement's messages, once per delivery. */
 static const char SQL_DELIVERIES[] =
     "INSERT INTO delivery (message_id, contact_id, channel, locale, body, encoding, segments,"
     "  state, held_reason, next_attempt_at, idempotency_key, created_at, updated_at)"
@@ -179,13 +186,11 @@ static const char SQL_DELIVERIES[] =
     "        CASE WHEN x.channel = 'sms' THEN l.segments END,"
     "        CASE WHEN l.held = 1 THEN 'held' ELSE 'queued' END,"
     "        CASE WHEN l.held = 1 THEN 'no_translation' END,"
-    "        coalesce(t.due, ?5), ?3 || '-' || x.contact_id, ?4, ?4"
-    "   FROM (SELECT contact_id, channel, min(student_id) AS student_id, locale, tz"
-    "           FROM temp.bp_aud_c GROUP BY contact_id) x"
-    "   JOIN conversation cv ON cv.student_id = x.student_id"
-    "   JOIN message m ON m.conversation_id = cv.id AND m.created_at = ?4"
-    "    AND m.announcement_id = ?1"
-    "   LEFT JOIN temp.bp_aud_tz t ON t.tz = x.tz"
+    "        coalesce(l.due, ?5), ?3 || '-' || x.contact_id, ?4, ?4"
+    "   FROM temp.bp_aud_c x"
+    "   CROSS JOIN conversation cv ON cv.student_id = x.student_id"
+    "   CROSS JOIN message m INDEXED BY message_conversation"
+    "    ON m.conversation_id = cv.id AND m.created_at = ?4 AND m.announcement_id = ?1"
     "   LEFT JOIN temp.bp_aud_loc l ON l.locale = x.locale AND l.tz = x.tz";
 /* The deliveries just created are the rows above the largest id before the
  * INSERT (one writer, inside its transaction): a range of the table, counted
@@ -402,7 +407,7 @@ static int add_locale(struct bp_store *s, struct bp_store_announce *a,
     int rc;
 
     bp_buf_init(&out, 64 * 1024);
-    if ((rc = a->render(a->cb_arg, loc, tz, &r)) < 0) {
+    if (a->render != NULL && (rc = a->render(a->cb_arg, loc, tz, &r)) < 0) {
         snprintf(a->errmsg, sizeof a->errmsg, "rendering for locale '%.40s'", loc);
         goto out;
     }
@@ -411,7 +416,8 @@ static int add_locale(struct bp_store *s, struct bp_store_announce *a,
         goto out;
     sqlite3_bind_text(st, 1, loc, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, tz, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, out.data ? out.data : "", -1, SQLITE_TRANSIENT);
+    if (a->render != NULL)       /* else the body as is, for every locale */
+        sqlite3_bind_text(st, 3, out.data ? out.data : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 4, !r.translated && !a->allow_fallback);
     sqlite3_bind_text(st, 5, r.locale, -1, SQLITE_TRANSIENT);
     if (r.encoding != NULL)
@@ -426,8 +432,9 @@ out:
     return rc;
 }
 
-/* Renders once per distinct (locale, zone) of the chosen contacts' guardians
- * (read first, then rendered: the callback must not run under a cursor). */
+/* One bp_aud_loc row per distinct (locale, zone) of the chosen contacts,
+ * rendered once each (read first, then rendered: the callback must not run
+ * under a cursor). */
 static int render_locales(struct bp_store *s, struct bp_store_announce *a)
 {
     sqlite3_stmt *st = bp__store_stmt(s, SQL_LOCALES);
@@ -498,7 +505,7 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
 
     if ((rc = for_each_distinct(s, SQL_TZS, each_tz, a)) < 0)
         return rc;
-    if (a->render != NULL && (rc = render_locales(s, a)) < 0)
+    if ((rc = render_locales(s, a)) < 0)
         return rc;
     if ((rc = step_ints(s, SQL_MAX_DELIVERY, 0, 0, after)) < 0)
         return rc;

@@ -27,7 +27,7 @@ static const char SQL_GROUPS[] =
     "  FROM delivery d WHERE d.id > ?1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
 static const char SQL_TEXTS[] =
     "SELECT coalesce(rlocale, locale, ''), body, held, max(coalesce(mt, 0))"
-    "  FROM temp.bp_aud_loc GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+    "  FROM temp.bp_aud_loc WHERE body IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 static const char SQL_LATER[] =
     "SELECT d.next_attempt_at, count(*),"
     "       (SELECT min(t.tz) FROM temp.bp_aud_tz t WHERE t.due = d.next_attempt_at)"

@@ -249,6 +249,40 @@ static void test_summary_counts_this_announcement(void)
     ASSERT_STR_EQ(skips(a.announcement_id), "");
 }
 
+/* A contact two guardians share gets one delivery: on the message of the
+ * lowest student of the guardians sharing it, in the language and time zone
+ * of that student's guardian -- of the lowest guardian id when two
+ * guardians of that student share it.  G11 (Tokyo) has S5; G12 (Honolulu)
+ * and G13 (the school's New York) have S1; all three share +15550000012.
+ * At 15:00Z Tokyo (00:00) and Honolulu (05:00) are in quiet hours, New
+ * York (10:00) is not: the due time shows whose zone was used. */
+static void test_shared_contact_follows_lowest_student(void)
+{
+    static const char *const gs[] = {"G11", "G13", "G12"};
+    struct bp_outbox_req r = {.audience_kind = "custom", .guardians = gs,
+                              .nguardians = 3, .text = "shared", .allow_fallback = true};
+    struct bp_store_announce a;
+
+    ASSERT_EQ(sqlite3_exec(peek,
+        "INSERT INTO student (id,school_id,sourced_id,given_name,family_name,active,"
+        " created_at,updated_at) VALUES (5,1,'S5','E','E',1,0,0);"
+        "INSERT INTO guardian (id,sourced_id,given_name,family_name,preferred_channel,"
+        " timezone,created_at,updated_at) VALUES (11,'G11','g','11','sms','Asia/Tokyo',0,0),"
+        " (12,'G12','g','12','sms','Pacific/Honolulu',0,0),(13,'G13','g','13','sms',NULL,0,0);"
+        "INSERT INTO student_guardian (student_id,guardian_id,may_receive) VALUES"
+        " (5,11,1),(1,12,1),(1,13,1);"
+        "INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES"
+        " (12,'sms','+15550000012','active',0,0);"
+        "INSERT INTO guardian_contact VALUES (11,12),(12,12),(13,12);",
+        NULL, NULL, NULL), SQLITE_OK);
+    bp_clock_set_fake(t("2025-01-15T15:00:00Z"));
+    ASSERT_OK(announce(&r, &a));
+    ASSERT_EQ(a.messages, 2);                       /* S1, S5 */
+    ASSERT_STR_EQ(deliveries(a.announcement_id), "12:sms:queued:1");
+    ASSERT_EQ(due_of(a.announcement_id, 12), t("2025-01-15T17:00:00Z")); /* 07:00 HST */
+    ASSERT_STR_EQ(skips(a.announcement_id), "");
+}
+
 int main(void)
 {
     setup();
@@ -257,6 +291,7 @@ int main(void)
     BP_TEST(test_custom_and_missing);
     BP_TEST(test_send_at_future);
     BP_TEST(test_summary_counts_this_announcement);
+    BP_TEST(test_shared_contact_follows_lowest_student);
     sqlite3_close(peek);
     bp_store_close(store);
     unlink(path);
