@@ -171,6 +171,8 @@ def test_template_in_each_familys_language_over_both_channels(school, fake, sink
     assert set(mails) == {"amal@example.org", "li@example.org", "hoa@example.org"}
     frag = {"amal@example.org": "تذكير: Science Fair", "li@example.org": "提醒：Science Fair将于",
             "hoa@example.org": "Nhắc nhở: Science Fair diễn ra lúc 08:30"}
+    names = {"amal@example.org": "أمل حداد", "li@example.org": "丽 李",
+             "hoa@example.org": "Nguyễn Thị Hoa"}
     for addr, (msg, raw) in mails.items():
         d = ds[addr]
         assert d["encoding"] is None and d["segments"] is None
@@ -183,6 +185,7 @@ def test_template_in_each_familys_language_over_both_channels(school, fake, sink
         assert msg["From"].addresses[0].display_name == SCHOOL
         assert msg["From"].addresses[0].addr_spec == FROM
         assert msg["To"].addresses[0].addr_spec == addr
+        assert msg["To"].addresses[0].display_name == names[addr]      # the guardian's
         assert msg["Message-ID"] == "<%s>" % d["email_message_id"]
         assert d["email_message_id"].endswith("@" + REPLY_DOMAIN)
         token = query(school.db, "SELECT cv.reply_token FROM delivery d"
