@@ -151,7 +151,9 @@ struct bp_store_announce {
  * chosen by policy (DESIGN.md section 5; see src/store/outbox_audience.c)
  * and one delivery_skip row per guardian left out.  Set-based statements in
  * the caller's transaction.  BP_ENOTFOUND when the audience reference does
- * not exist (errmsg says which).
+ * not exist (errmsg says which).  Every id it writes comes from a join in
+ * that transaction, so callers run it with foreign keys off (a bulk writer
+ * request, or bp_store_set_foreign_keys around the CLI's transaction).
  */
 BP_WUR int bp_store_announce(struct bp_store *s, void *arg);
 

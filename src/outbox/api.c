@@ -203,9 +203,11 @@ static void on_previewed(struct bp_store_wreq *w, int status)
     call_free(c);
 }
 
-/* The announcement itself (or its preview), once any translation is in. */
+/* The announcement itself (or its preview), once any translation is in:
+ * a bulk write (bp_store_announce takes every reference from a join). */
 static void submit_create(struct api_call *c)
 {
+    c->wreq.bulk = true;
     if (c->is_preview) {
         c->preview.a = c->create.a;
         c->preview.conf = c->ob->conf;
@@ -334,6 +336,7 @@ static void on_post(struct bp_http_req *req, struct bp_outbox *ob, bool is_previ
     c->create.dry_run = c->req.dry_run;
     if (c->pol.text != NULL && ob->env.mt != NULL) {
         c->wreq.fn = locales_fn;           /* then translate, then create */
+        c->wreq.bulk = false;
         c->wreq.arg = c;
         c->wreq.done = on_locales;
         bp_store_writer_submit(ob->env.writer, &c->wreq);

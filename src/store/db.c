@@ -202,6 +202,14 @@ int bp_store_commit(struct bp_store *s)
     return bp__store_exec(s, "COMMIT", NULL);
 }
 
+int bp_store_set_foreign_keys(struct bp_store *s, bool on)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        return BP_EINVAL_INPUT;
+    return bp__store_exec(s, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
+                          NULL);
+}
+
 void bp_store_rollback(struct bp_store *s)
 {
     if (!sqlite3_get_autocommit(s->db))

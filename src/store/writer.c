@@ -14,6 +14,10 @@
  *                                    COMMIT
  *   on_async: done(req, status) <--[out queue]-- one uv_async_send a batch
  *
+ * A bulk request (req->bulk: an announcement's set-based inserts) runs in a
+ * transaction of its own with foreign-key enforcement off, turned back on
+ * before the next batch; a batch never mixes it with other requests.
+ *
  * Under load the in queue fills while a commit is running, so batches grow
  * by themselves; at idle a request waits for exactly one commit.  The hot
  * path allocates nothing (requests are caller-owned and linked through their
@@ -61,6 +65,7 @@ struct bp_store_writer {
     uv_cond_t cond;
     struct bp_store *store;   /* the writer thread's, until it is joined */
     int batch_max;
+    bool fk_off;              /* writer thread: foreign keys still off */
 
     /* Shared, under mu. */
     struct wqueue in;         /* submitted, not yet taken by the writer */
@@ -187,6 +192,27 @@ static bool run_batch(struct bp_store *s, struct bp_store_wreq *head)
     return false;
 }
 
+/* A bulk request alone, with foreign keys off; a normal batch only once
+ * they are back on (else it fails whole, as if BEGIN had failed). */
+static bool run_batch_fk(struct bp_store_writer *w, struct bp_store_wreq *head)
+{
+    bool committed;
+
+    if (head->bulk && bp_store_set_foreign_keys(w->store, false) == 0)
+        w->fk_off = true;
+    if (!head->bulk && w->fk_off) {
+        if (bp_store_set_foreign_keys(w->store, true) < 0) {
+            fail_all(head, NULL, BP_ESTORE);
+            return false;
+        }
+        w->fk_off = false;
+    }
+    committed = run_batch(w->store, head);
+    if (w->fk_off && bp_store_set_foreign_keys(w->store, true) == 0)
+        w->fk_off = false;
+    return committed;
+}
+
 static void writer_main(void *arg)
 {
     struct bp_store_writer *w = arg;
@@ -205,7 +231,8 @@ static void writer_main(void *arg)
             break;
         }
         head = last = w->in.head;
-        while (last->_next != NULL && n < (uint64_t)w->batch_max) {
+        while (!head->bulk && last->_next != NULL && !last->_next->bulk &&
+               n < (uint64_t)w->batch_max) {
             last = last->_next;
             n++;
         }
@@ -215,7 +242,7 @@ static void writer_main(void *arg)
         last->_next = NULL;
         uv_mutex_unlock(&w->mu);
 
-        committed = run_batch(w->store, head);
+        committed = run_batch_fk(w, head);
 
         uv_mutex_lock(&w->mu);
         if (committed)

@@ -29,6 +29,7 @@ struct treq {
     int mode;                   /* MODE_* */
     int calls;
     int status;
+    int fk;                     /* PRAGMA foreign_keys as fn saw it */
 };
 
 enum { MODE_INSERT, MODE_FAIL, MODE_GATE, MODE_ORPHAN };
@@ -63,6 +64,7 @@ static int fn_write(struct bp_store *s, void *arg)
         uv_sem_wait(&r->c->gate);
         return 0;
     }
+    r->fk = st_int(s, "PRAGMA foreign_keys");
     if (sqlite3_prepare_v2(s->db, r->mode == MODE_ORPHAN
                                ? "INSERT INTO child (id, parent) VALUES (?1, 999)"
                                : "INSERT INTO wt (id) VALUES (?1)",
@@ -170,6 +172,18 @@ static void submit(struct ctx *c, struct treq *r, int idx, int mode)
     c->in_submit = false;
 }
 
+/* setup, then the gate as request 0: the writer runs it alone and waits
+ * in it until the test posts c->gate. */
+static bool setup_gated(struct ctx *c, char *path, size_t n, int batch_max,
+                        struct treq *gate)
+{
+    if (!setup(c, path, n, batch_max))
+        return false;
+    submit(c, gate, 0, MODE_GATE);
+    uv_sem_wait(&c->entered);
+    return true;
+}
+
 /* Stops the writer, waits for its callback, closes the loop. */
 static int teardown(struct ctx *c)
 {
@@ -221,9 +235,7 @@ static void test_failing_request_rolls_back_alone(void)
     char path[512];
     struct ctx c;
 
-    ASSERT_TRUE(setup(&c, path, sizeof path, 1024));
-    submit(&c, &r[0], 0, MODE_GATE);
-    uv_sem_wait(&c.entered);   /* the writer runs the gate, alone */
+    ASSERT_TRUE(setup_gated(&c, path, sizeof path, 1024, &r[0]));
     for (int i = 1; i <= 10; i++)
         submit(&c, &r[i], i, i == 5 ? MODE_FAIL : MODE_INSERT);
     uv_sem_post(&c.gate);
@@ -249,9 +261,7 @@ static void test_commit_failure_fails_whole_batch(void)
     char path[512];
     struct ctx c;
 
-    ASSERT_TRUE(setup(&c, path, sizeof path, 1024));
-    submit(&c, &r[0], 0, MODE_GATE);
-    uv_sem_wait(&c.entered);   /* the writer runs the gate, alone */
+    ASSERT_TRUE(setup_gated(&c, path, sizeof path, 1024, &r[0]));
     submit(&c, &r[1], 1, MODE_INSERT);
     submit(&c, &r[2], 2, MODE_ORPHAN);   /* deferred FK: COMMIT fails */
     submit(&c, &r[3], 3, MODE_INSERT);
@@ -269,16 +279,53 @@ static void test_commit_failure_fails_whole_batch(void)
     ASSERT_OK(teardown(&c));
 }
 
+/* A bulk request runs alone, with foreign keys off (its orphan commits);
+ * the requests around it run in batches of their own with them on (the
+ * same orphan after it fails the batch it is in at COMMIT). */
+static void test_bulk_request_alone_without_foreign_keys(void)
+{
+    static struct treq r[7];
+    char path[512];
+    struct ctx c;
+
+    ASSERT_TRUE(setup_gated(&c, path, sizeof path, 1024, &r[0]));
+    submit(&c, &r[1], 1, MODE_INSERT);
+    submit(&c, &r[2], 2, MODE_INSERT);
+    r[3].w.bulk = true;
+    submit(&c, &r[3], 3, MODE_ORPHAN);
+    submit(&c, &r[4], 4, MODE_INSERT);
+    submit(&c, &r[5], 5, MODE_ORPHAN);
+    r[6].w.bulk = true;
+    submit(&c, &r[6], 6, MODE_INSERT);
+    uv_sem_post(&c.gate);
+    ASSERT_TRUE(st_run_until(&c.loop, &c.all_done, 10000));
+    ASSERT_EQ(c.order_errors, 0);
+    ASSERT_EQ(r[1].fk, 1);
+    ASSERT_EQ(r[2].fk, 1);
+    ASSERT_EQ(r[3].fk, 0);
+    ASSERT_EQ(r[4].fk, 1);
+    ASSERT_EQ(r[5].fk, 1);
+    ASSERT_EQ(r[6].fk, 0);
+    ASSERT_EQ(r[3].status, 0);
+    ASSERT_EQ(r[4].status, BP_ESTORE);   /* in r[5]'s batch: deferred FK */
+    ASSERT_EQ(r[5].status, BP_ESTORE);
+    ASSERT_EQ(r[6].status, 0);
+    /* gate, {1, 2}, {3}, {4, 5} (failed), {6} */
+    ASSERT_EQ(c.stats_at_end.commits, 4);
+    ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM wt"), 3);       /* 1, 2, 6 */
+    ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM child WHERE id = 3"), 1);
+    ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM child"), 1);
+    ASSERT_OK(teardown(&c));
+}
+
 static void test_batches_form_under_load(void)
 {
     static struct treq r[NREQ + 1];
     char path[512];
     struct ctx c;
 
-    ASSERT_TRUE(setup(&c, path, sizeof path, 400));
     /* One loop turn: the gate holds the writer while 1000 requests queue. */
-    submit(&c, &r[0], 0, MODE_GATE);
-    uv_sem_wait(&c.entered);   /* the writer runs the gate, alone */
+    ASSERT_TRUE(setup_gated(&c, path, sizeof path, 400, &r[0]));
     for (int i = 1; i <= NREQ; i++)
         submit(&c, &r[i], i, MODE_INSERT);
     uv_sem_post(&c.gate);
@@ -391,6 +438,7 @@ int main(void)
     BP_TEST(test_complete_once_in_order_after_commit);
     BP_TEST(test_failing_request_rolls_back_alone);
     BP_TEST(test_commit_failure_fails_whole_batch);
+    BP_TEST(test_bulk_request_alone_without_foreign_keys);
     BP_TEST(test_batches_form_under_load);
     BP_TEST(test_stats_add_up);
     BP_TEST(test_stop_then_submit_is_closed_async);
