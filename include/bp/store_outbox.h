@@ -86,7 +86,7 @@ const char *bp_skip_reason_name(enum bp_skip_reason r);
 
 /* Quiet hours: the time a delivery created at base_ms for a guardian in
  * time zone tz may go (base_ms itself when outside the window).  Called
- * once per distinct zone of the audience, on the store's thread. */
+ * once per distinct (locale, zone) of the audience, on the store's thread. */
 typedef int (*bp_store_due_fn)(void *arg, const char *tz, int64_t base_ms,
                                int64_t *due_ms);
 /*

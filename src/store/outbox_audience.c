@@ -26,13 +26,12 @@
  *     (may_not_receive, opted_out when an opted-out contact is why, else
  *     no_contact).  A guardian who may receive has a chosen contact exactly
  *     when they have an active one (step 4 falls back to the other channel).
- *  6. per distinct time zone the quiet-hours due time, and per distinct
- *     (locale, time zone) that due time, the rendered text, the locale used
- *     and its SMS encoding and segment count (callbacks into the outbox: ICU
- *     stays out of the store), then the deliveries: one per bp_aud_c row (a
- *     guardian with two children, or two guardians sharing a phone, get one
- *     delivery).  No translation -> held (no_translation) unless
- *     allow_fallback.
+ *  6. per distinct (locale, time zone) the quiet-hours due time, the
+ *     rendered text, the locale used and its SMS encoding and segment count
+ *     (callbacks into the outbox: ICU stays out of the store), then the
+ *     deliveries: one per bp_aud_c row (a guardian with two children, or two
+ *     guardians sharing a phone, get one delivery).  No translation -> held
+ *     (no_translation) unless allow_fallback.
  *
  * Nothing updates the conversations: a conversation's latest message is a
  * seek in message_conversation (migration 0006).
@@ -68,13 +67,12 @@ static const char DDL[] =
     "  student_id INTEGER, ok INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_c (contact_id INTEGER PRIMARY KEY,"
     "  guardian_id INTEGER, channel TEXT, student_id INTEGER, locale TEXT, tz TEXT);"
-    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_tz (tz TEXT PRIMARY KEY, due INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, due INTEGER, body TEXT,"
     "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER, mt INTEGER,"
     "  PRIMARY KEY (locale, tz));"
     "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_s; DELETE FROM temp.bp_aud_g;"
     "DELETE FROM temp.bp_aud_c;"
-    "DELETE FROM temp.bp_aud_tz; DELETE FROM temp.bp_aud_loc;";
+    "DELETE FROM temp.bp_aud_loc;";
 
 static const char SQL_PAIR_STUDENT[] =
     "INSERT OR REPLACE INTO temp.bp_aud_pair SELECT sg.guardian_id, sg.student_id, sg.may_receive"
@@ -155,14 +153,10 @@ static const char SQL_SKIPS[] =
     "  WHERE ag.ok <> 1 OR NOT EXISTS (SELECT 1 FROM guardian_contact gc"
     "          JOIN contact c ON c.id = gc.contact_id"
     "         WHERE gc.guardian_id = ag.guardian_id AND c.status = 'active')";
-static const char SQL_TZS[] = "SELECT DISTINCT tz FROM temp.bp_aud_c";
-static const char SQL_TZ_ADD[] =
-    "INSERT INTO temp.bp_aud_tz (tz, due) VALUES (?1, ?2)";
 static const char SQL_LOCALES[] = "SELECT DISTINCT locale, tz FROM temp.bp_aud_c";
 static const char SQL_LOC_ADD[] =
     "INSERT INTO temp.bp_aud_loc (locale, tz, due, body, held, rlocale, encoding, segments, mt)"
-    " VALUES (?1, ?2, (SELECT due FROM temp.bp_aud_tz WHERE tz = ?2), ?3, ?4, nullif(?5, ''),"
-    "  ?6, nullif(?7, 0), ?8)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, ''), ?7, nullif(?8, 0), ?9)";
 /* Machine-translated free text: the messages whose families got a
  * translation keep the teacher's text as the original. */
 static const char SQL_MARK_MT[] =
@@ -343,59 +337,24 @@ static int insert_announcement(struct bp_store *s, struct bp_store_announce *a,
     return 0;
 }
 
-/* Reads the distinct values of sel (one text column) first,
- * then calls each (the callback may insert into a temp table). */
-static int for_each_distinct(struct bp_store *s, const char *sel,
-                             int (*each)(struct bp_store *, struct bp_store_announce *,
-                                         const char *),
-                             struct bp_store_announce *a)
-{
-    sqlite3_stmt *st = bp__store_stmt(s, sel);
-    char **vals = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-
-    if (st == NULL)
-        return BP_ESTORE;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            vals = bp_xrealloc(vals, cap * sizeof *vals);
-        }
-        vals[n++] = bp_xstrdup((const char *)sqlite3_column_text(st, 0));
-    }
-    sqlite3_reset(st);
-    rc = rc == SQLITE_DONE ? 0 : bp__store_err(rc);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = each(s, a, vals[i]);
-    for (size_t i = 0; i < n; i++)
-        free(vals[i]);
-    free(vals);
-    return rc;
-}
-
 static int base_time(const struct bp_store_announce *a)
 {
     return a->send_at > a->now_ms;
 }
 
-static int each_tz(struct bp_store *s, struct bp_store_announce *a, const char *tz)
+/* The quiet-hours due time in zone tz (base: send_at when in the future,
+ * else now; urgent: base). */
+static int due_in(struct bp_store_announce *a, const char *tz, int64_t *due)
 {
-    int64_t base = base_time(a) ? a->send_at : a->now_ms, due = base;
-    sqlite3_stmt *st;
+    int64_t base = base_time(a) ? a->send_at : a->now_ms;
     int rc;
 
-    if (a->due != NULL && !a->urgent && (rc = a->due(a->cb_arg, tz, base, &due)) < 0) {
+    *due = base;
+    if (a->due != NULL && !a->urgent && (rc = a->due(a->cb_arg, tz, base, due)) < 0) {
         snprintf(a->errmsg, sizeof a->errmsg, "time zone '%.60s'", tz);
         return rc;
     }
-    if ((st = bp__store_stmt(s, SQL_TZ_ADD)) == NULL)
-        return BP_ESTORE;
-    sqlite3_bind_text(st, 1, tz, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, due);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+    return 0;
 }
 
 static int add_locale(struct bp_store *s, struct bp_store_announce *a,
@@ -404,9 +363,12 @@ static int add_locale(struct bp_store *s, struct bp_store_announce *a,
     struct bp_buf out;
     struct bp_store_rendered r = {.out = &out, .translated = true};
     sqlite3_stmt *st;
+    int64_t due;
     int rc;
 
     bp_buf_init(&out, 64 * 1024);
+    if ((rc = due_in(a, tz, &due)) < 0)
+        goto out;
     if (a->render != NULL && (rc = a->render(a->cb_arg, loc, tz, &r)) < 0) {
         snprintf(a->errmsg, sizeof a->errmsg, "rendering for locale '%.40s'", loc);
         goto out;
@@ -416,14 +378,15 @@ static int add_locale(struct bp_store *s, struct bp_store_announce *a,
         goto out;
     sqlite3_bind_text(st, 1, loc, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, tz, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, due);
     if (a->render != NULL)       /* else the body as is, for every locale */
-        sqlite3_bind_text(st, 3, out.data ? out.data : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 4, !r.translated && !a->allow_fallback);
-    sqlite3_bind_text(st, 5, r.locale, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, out.data ? out.data : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, !r.translated && !a->allow_fallback);
+    sqlite3_bind_text(st, 6, r.locale, -1, SQLITE_TRANSIENT);
     if (r.encoding != NULL)
-        sqlite3_bind_text(st, 6, r.encoding, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, r.segments);
-    sqlite3_bind_int(st, 8, r.machine_translated ? 1 : 0);
+        sqlite3_bind_text(st, 7, r.encoding, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, r.segments);
+    sqlite3_bind_int(st, 9, r.machine_translated ? 1 : 0);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     rc = rc == SQLITE_DONE ? 0 : bp__store_err(rc);
@@ -503,8 +466,6 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
     char salt[48];
     int rc;
 
-    if ((rc = for_each_distinct(s, SQL_TZS, each_tz, a)) < 0)
-        return rc;
     if ((rc = render_locales(s, a)) < 0)
         return rc;
     if ((rc = step_ints(s, SQL_MAX_DELIVERY, 0, 0, after)) < 0)

@@ -30,7 +30,7 @@ static const char SQL_TEXTS[] =
     "  FROM temp.bp_aud_loc WHERE body IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 static const char SQL_LATER[] =
     "SELECT d.next_attempt_at, count(*),"
-    "       (SELECT min(t.tz) FROM temp.bp_aud_tz t WHERE t.due = d.next_attempt_at)"
+    "       (SELECT min(l.tz) FROM temp.bp_aud_loc l WHERE l.due = d.next_attempt_at)"
     "  FROM delivery d"
     " WHERE d.id > ?1 AND d.state = 'queued' AND d.next_attempt_at > ?2"
     " GROUP BY 1 ORDER BY 1";
