@@ -57,6 +57,13 @@ def read_csv(path):
     return rows[0], rows[1:]
 
 
+def read_users(bundle):
+    """users.csv of a bundle: its path, header, rows and column index by name."""
+    path = os.path.join(bundle, "users.csv")
+    header, rows = read_csv(path)
+    return path, header, rows, {n: i for i, n in enumerate(header)}
+
+
 def write_csv(path, header, rows):
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f, lineterminator="\r\n").writerows([header] + rows)
@@ -113,9 +120,7 @@ def test_import_matches_generator_and_reimport_is_idempotent(district):
 def test_edits_update_on_reimport(district):
     bundle, exp, conf, db = district
     run("roster", "import", "--oneroster", bundle, "-c", conf, check=0)
-    path = os.path.join(bundle, "users.csv")
-    header, rows = read_csv(path)
-    col = {n: i for i, n in enumerate(header)}
+    path, header, rows, col = read_users(bundle)
     g = next(r for r in rows if r[col["role"]] == "parent" and
              r[col["sms"]] and not r[col["phone"]])
     s = next(r for r in rows if r[col["role"]] == "student")
@@ -144,9 +149,7 @@ def test_tobedeleted_row_without_names_keeps_them(district):
     # SIS exports often send a deletion as sourcedId + status only.
     bundle, exp, conf, db = district
     run("roster", "import", "--oneroster", bundle, "-c", conf, check=0)
-    path = os.path.join(bundle, "users.csv")
-    header, rows = read_csv(path)
-    col = {n: i for i, n in enumerate(header)}
+    path, header, rows, col = read_users(bundle)
     s = next(r for r in rows if r[col["role"]] == "student")
     t = next(r for r in rows if r[col["role"]] == "teacher")
     with sqlite3.connect(db) as c:
@@ -211,9 +214,7 @@ def test_broken_files_change_nothing(district, workdir):
 
 
 def add_bad_rows(bundle):
-    path = os.path.join(bundle, "users.csv")
-    header, rows = read_csv(path)
-    col = {n: i for i, n in enumerate(header)}
+    path, header, rows, col = read_users(bundle)
 
     def row(**kv):
         r = [""] * len(header)
