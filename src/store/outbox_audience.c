@@ -4,16 +4,18 @@
  * statements in the caller's transaction, so 100,000 families take one
  * pass over the roster rather than 100,000 round trips:
  *
- *  1. bp_aud_pair(guardian, student, may_receive): the audience's
- *     (active student, guardian) links, keyed by guardian (step 3 groups
- *     them without a sort); student 0 = a listed guardian with no active
- *     student.  bp_aud_s: the distinct students.
- *  2. a conversation for every student that has none, the announcement,
- *     and ONE outbound message per student conversation (the message shows
- *     in each student's thread).
- *  3. bp_aud_g(guardian, student, ok): per guardian the first student whose
- *     link allows messages (may_receive = 1); ok = 0 when none does.
- *  4. bp_aud_c(contact, guardian, channel, student, locale, zone): ONE row
+ *  1. bp_aud_g(guardian, student, ok): per guardian of the audience's
+ *     (active student, guardian) links the first student whose link allows
+ *     messages (may_receive = 1); ok = 1 when one does, 0 when none does,
+ *     -1 for a listed guardian with no active student.  Folded in as the
+ *     links are read (an UPSERT per link: no table of the links to group
+ *     afterwards, a twentieth of a 100,000-family send).
+ *  2. bp_aud_s: the audience's active students that have a guardian; a
+ *     conversation for every one that has none (the roster import creates
+ *     them, this is the safety net), the announcement, and ONE outbound
+ *     message per student conversation (the message shows in each
+ *     student's thread).
+ *  3. bp_aud_c(contact, guardian, channel, student, locale, zone): ONE row
  *     per contact chosen for the announcement: the guardian's ACTIVE
  *     contacts on the preferred channel, or on the other channel when there
  *     is no active contact on the preferred one (opted_out, invalid and
@@ -22,11 +24,11 @@
  *     student id (then of the lowest guardian id): its one delivery goes on
  *     that student's message, in that guardian's language and zone, which
  *     ride along so the later steps never look the guardian up again.
- *  5. delivery_skip: every guardian with no chosen contact, with the reason
+ *  4. delivery_skip: every guardian with no chosen contact, with the reason
  *     (may_not_receive, opted_out when an opted-out contact is why, else
  *     no_contact).  A guardian who may receive has a chosen contact exactly
- *     when they have an active one (step 4 falls back to the other channel).
- *  6. per distinct (locale, time zone) the quiet-hours due time, the
+ *     when they have an active one (step 3 falls back to the other channel).
+ *  5. per distinct (locale, time zone) the quiet-hours due time, the
  *     rendered text, the locale used and its SMS encoding and segment count
  *     (callbacks into the outbox: ICU stays out of the store), then the
  *     deliveries: one per bp_aud_c row (a guardian with two children, or two
@@ -55,13 +57,11 @@
  * as used) keeps a 100,000-family district's working set in memory.
  * The temp tables live in memory (bp_store_open sets temp_store).
  * bp_aud_s: the audience's distinct students (rowid = student id, so the
- * conversation, message and touch statements need no DISTINCT sort).
- * bp_aud_c is keyed by (contact, guardian): the one-delivery-per-contact
- * grouping reads it in key order instead of sorting it. */
+ * conversation and message statements need no DISTINCT sort).  bp_aud_g
+ * and bp_aud_c are keyed by guardian and by contact: the UPSERTs that fill
+ * them fold a guardian's links and a contact's guardians into one row. */
 static const char DDL[] =
     "PRAGMA cache_size = -65536;"
-    "CREATE TEMP TABLE IF NOT EXISTS bp_aud_pair (guardian_id INTEGER, student_id INTEGER,"
-    "  may_receive INTEGER, PRIMARY KEY (guardian_id, student_id)) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_s (student_id INTEGER PRIMARY KEY);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_g (guardian_id INTEGER PRIMARY KEY,"
     "  student_id INTEGER, ok INTEGER);"
@@ -70,38 +70,66 @@ static const char DDL[] =
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_loc (locale TEXT, tz TEXT, due INTEGER, body TEXT,"
     "  held INTEGER, rlocale TEXT, encoding TEXT, segments INTEGER, mt INTEGER,"
     "  PRIMARY KEY (locale, tz));"
-    "DELETE FROM temp.bp_aud_pair; DELETE FROM temp.bp_aud_s; DELETE FROM temp.bp_aud_g;"
+    "DELETE FROM temp.bp_aud_s; DELETE FROM temp.bp_aud_g;"
     "DELETE FROM temp.bp_aud_c;"
     "DELETE FROM temp.bp_aud_loc;";
 
-static const char SQL_PAIR_STUDENT[] =
-    "INSERT OR REPLACE INTO temp.bp_aud_pair SELECT sg.guardian_id, sg.student_id, sg.may_receive"
+/* Each (active student, guardian) link of the audience folded into its
+ * guardian's row: the lowest student whose link allows messages, ok the
+ * largest may_receive (-1: a listed guardian without an active student).
+ * Every SELECT has a WHERE: SQLite needs one before an UPSERT's ON. */
+#define G_UPSERT \
+    " ON CONFLICT (guardian_id) DO UPDATE SET" \
+    "   student_id = CASE WHEN excluded.student_id < coalesce(student_id, excluded.student_id + 1)" \
+    "                THEN excluded.student_id ELSE student_id END," \
+    "   ok = max(ok, excluded.ok)"
+#define G_INSERT \
+    "INSERT INTO temp.bp_aud_g (guardian_id, student_id, ok)" \
+    " SELECT sg.guardian_id, CASE WHEN sg.may_receive = 1 THEN sg.student_id END, sg.may_receive"
+static const char SQL_G_STUDENT[] =
+    G_INSERT
     "  FROM student st JOIN student_guardian sg ON sg.student_id = st.id"
-    " WHERE st.sourced_id = ?1 AND st.active = 1";
-static const char SQL_PAIR_SECTION[] =
-    "INSERT OR REPLACE INTO temp.bp_aud_pair SELECT sg.guardian_id, sg.student_id, sg.may_receive"
+    " WHERE st.sourced_id = ?1 AND st.active = 1" G_UPSERT;
+static const char SQL_G_SECTION[] =
+    G_INSERT
     "  FROM section se JOIN enrollment e ON e.section_id = se.id"
     "  JOIN student st ON st.id = e.student_id AND st.active = 1"
     "  JOIN student_guardian sg ON sg.student_id = st.id"
-    " WHERE se.sourced_id = ?1";
-static const char SQL_PAIR_SCHOOL[] =
-    "INSERT OR REPLACE INTO temp.bp_aud_pair SELECT sg.guardian_id, sg.student_id, sg.may_receive"
+    " WHERE se.sourced_id = ?1" G_UPSERT;
+static const char SQL_G_SCHOOL[] =
+    G_INSERT
     "  FROM student st JOIN student_guardian sg ON sg.student_id = st.id"
-    " WHERE st.active = 1";
-static const char SQL_PAIR_GUARDIAN[] =
-    "INSERT OR REPLACE INTO temp.bp_aud_pair"
-    " SELECT g.id, coalesce(sg.student_id, 0), sg.may_receive"
+    " WHERE st.active = 1" G_UPSERT;
+static const char SQL_G_GUARDIAN[] =
+    "INSERT INTO temp.bp_aud_g (guardian_id, student_id, ok)"
+    " SELECT g.id, CASE WHEN sg.may_receive = 1 THEN sg.student_id END,"
+    "        coalesce(sg.may_receive, -1)"
     "  FROM guardian g LEFT JOIN student_guardian sg ON sg.guardian_id = g.id"
     "   AND sg.student_id IN (SELECT id FROM student WHERE active = 1)"
+    " WHERE g.sourced_id = ?1" G_UPSERT;
+/* The same audience's students that have a guardian (a student appears
+ * once in the first three; a student two listed guardians share, twice). */
+#define HAS_GUARDIAN " AND EXISTS (SELECT 1 FROM student_guardian sg WHERE sg.student_id = st.id)"
+static const char SQL_S_STUDENT[] =
+    "INSERT INTO temp.bp_aud_s SELECT st.id FROM student st"
+    " WHERE st.sourced_id = ?1 AND st.active = 1" HAS_GUARDIAN;
+static const char SQL_S_SECTION[] =
+    "INSERT INTO temp.bp_aud_s SELECT st.id"
+    "  FROM section se JOIN enrollment e ON e.section_id = se.id"
+    "  JOIN student st ON st.id = e.student_id AND st.active = 1"
+    " WHERE se.sourced_id = ?1" HAS_GUARDIAN;
+static const char SQL_S_SCHOOL[] =
+    "INSERT INTO temp.bp_aud_s SELECT st.id FROM student st WHERE st.active = 1" HAS_GUARDIAN;
+static const char SQL_S_GUARDIAN[] =
+    "INSERT OR IGNORE INTO temp.bp_aud_s SELECT st.id"
+    "  FROM guardian g JOIN student_guardian sg ON sg.guardian_id = g.id"
+    "  JOIN student st ON st.id = sg.student_id AND st.active = 1"
     " WHERE g.sourced_id = ?1";
 static const char SQL_EXISTS_STUDENT[] =
     "SELECT 1 FROM student WHERE sourced_id = ?1";
 static const char SQL_EXISTS_SECTION[] =
     "SELECT 1 FROM section WHERE sourced_id = ?1";
 
-static const char SQL_STUDENTS[] =
-    "INSERT OR IGNORE INTO temp.bp_aud_s SELECT student_id FROM temp.bp_aud_pair"
-    " WHERE student_id > 0";
 static const char SQL_CONVOS[] =
     "INSERT INTO conversation (student_id, reply_token, created_at)"
     " SELECT p.student_id, lower(hex(randomblob(12))), ?1"
@@ -116,11 +144,6 @@ static const char SQL_MESSAGES[] =
     "  announcement_id, subject, body, match_rule, created_at)"
     " SELECT c.id, 'out', 'dashboard', 'normal', nullif(?2, 0), ?1, ?3, ?4, 'outbound', ?5"
     "   FROM temp.bp_aud_s p JOIN conversation c ON c.student_id = p.student_id";
-static const char SQL_GUARDIANS[] =
-    "INSERT INTO temp.bp_aud_g"
-    " SELECT guardian_id, min(CASE WHEN may_receive = 1 THEN student_id END),"
-    "        coalesce(max(may_receive), -1)"
-    "   FROM temp.bp_aud_pair GROUP BY guardian_id";
 /* A contact on the preferred channel is chosen; one on the other channel
  * only when the guardian has no active contact on the preferred one (both
  * kinds and preferred_channel are 'sms' or 'email', NOT NULL), so the
@@ -251,7 +274,10 @@ static int run_text(struct bp_store *s, const char *sql, const char *t)
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
-static int fill_pairs(struct bp_store *s, struct bp_store_announce *a)
+/* Runs the audience kind's statement: the guardians' rows (bp_aud_g,
+ * checking that the audience exists) or, with students, its students
+ * (bp_aud_s, after the guardians). */
+static int fill_audience(struct bp_store *s, struct bp_store_announce *a, bool students)
 {
     const char *k = a->audience_kind;
     int rc;
@@ -260,6 +286,8 @@ static int fill_pairs(struct bp_store *s, struct bp_store_announce *a)
         bool st = bp_str_eq(k, "student");
         if (a->audience_ref == NULL)
             return BP_EINVAL_INPUT;
+        if (students)
+            return run_text(s, st ? SQL_S_STUDENT : SQL_S_SECTION, a->audience_ref);
         rc = run_text(s, st ? SQL_EXISTS_STUDENT : SQL_EXISTS_SECTION, a->audience_ref);
         if (rc == 0) {
             snprintf(a->errmsg, sizeof a->errmsg, "no %s with sourced id '%.60s'",
@@ -268,14 +296,14 @@ static int fill_pairs(struct bp_store *s, struct bp_store_announce *a)
         }
         if (rc < 0)
             return rc;
-        return run_text(s, st ? SQL_PAIR_STUDENT : SQL_PAIR_SECTION, a->audience_ref);
+        return run_text(s, st ? SQL_G_STUDENT : SQL_G_SECTION, a->audience_ref);
     }
     if (bp_str_eq(k, "school"))
-        return run1(s, SQL_PAIR_SCHOOL, 0, 0);
+        return run1(s, students ? SQL_S_SCHOOL : SQL_G_SCHOOL, 0, 0);
     if (!bp_str_eq(k, "custom") || a->nguardians == 0)
         return BP_EINVAL_INPUT;
     for (size_t i = 0; i < a->nguardians; i++) {
-        sqlite3_stmt *st = bp__store_stmt(s, SQL_PAIR_GUARDIAN);
+        sqlite3_stmt *st = bp__store_stmt(s, students ? SQL_S_GUARDIAN : SQL_G_GUARDIAN);
         if (st == NULL)
             return BP_ESTORE;
         sqlite3_bind_text(st, 1, a->guardians[i], -1, SQLITE_TRANSIENT);
@@ -283,7 +311,7 @@ static int fill_pairs(struct bp_store *s, struct bp_store_announce *a)
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return bp__store_err(rc);
-        if (sqlite3_changes(s->db) == 0) {
+        if (!students && sqlite3_changes(s->db) == 0) {
             snprintf(a->errmsg, sizeof a->errmsg,
                      "no guardian with sourced id '%.60s'", a->guardians[i]);
             return BP_ENOTFOUND;
@@ -319,7 +347,7 @@ static int insert_announcement(struct bp_store *s, struct bp_store_announce *a,
     if (rc != SQLITE_DONE)
         return bp__store_err(rc);
     a->announcement_id = sqlite3_last_insert_rowid(s->db);
-    if ((rc = run1(s, SQL_STUDENTS, 0, 0)) < 0 || (rc = run1(s, SQL_CONVOS, a->now_ms, 0)) < 0)
+    if ((rc = fill_audience(s, a, true)) < 0 || (rc = run1(s, SQL_CONVOS, a->now_ms, 0)) < 0)
         return rc;
     if ((st = bp__store_stmt(s, SQL_MESSAGES)) == NULL)
         return BP_ESTORE;
@@ -490,8 +518,7 @@ int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a)
 {
     int rc;
 
-    if ((rc = bp__store_exec(s, DDL, NULL)) < 0 || (rc = fill_pairs(s, a)) < 0 ||
-        (rc = run1(s, SQL_GUARDIANS, 0, 0)) < 0)
+    if ((rc = bp__store_exec(s, DDL, NULL)) < 0 || (rc = fill_audience(s, a, false)) < 0)
         return rc;
     return run_text(s, SQL_CHOOSE, a->default_tz);
 }

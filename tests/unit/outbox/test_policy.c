@@ -283,6 +283,35 @@ static void test_shared_contact_follows_lowest_student(void)
     ASSERT_STR_EQ(skips(a.announcement_id), "");
 }
 
+/* A guardian's links fold into one row whatever their order: G14 may not
+ * receive for S1 but may for S2 and S4, so its delivery is on S2's message
+ * (the lowest student whose link allows it); G5's only link forbids it
+ * (may_not_receive); G10's only student is inactive (no_student). */
+static void test_guardian_links_fold(void)
+{
+    static const char *const gs[] = {"G14", "G10", "G5"};
+    struct bp_outbox_req r = {.audience_kind = "custom", .guardians = gs,
+                              .nguardians = 3, .text = "links"};
+    struct bp_store_announce a;
+
+    ASSERT_EQ(sqlite3_exec(peek,
+        "INSERT INTO guardian (id,sourced_id,given_name,family_name,preferred_channel,"
+        " timezone,created_at,updated_at) VALUES (14,'G14','g','14','sms',NULL,0,0);"
+        "INSERT INTO student_guardian (student_id,guardian_id,may_receive) VALUES"
+        " (4,14,1),(1,14,0),(2,14,1);"
+        "INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES"
+        " (13,'sms','+15550000013','active',0,0);"
+        "INSERT INTO guardian_contact VALUES (14,13);",
+        NULL, NULL, NULL), SQLITE_OK);
+    bp_clock_set_fake(t("2025-01-15T15:00:00Z"));
+    ASSERT_OK(announce(&r, &a));
+    ASSERT_EQ(a.messages, 3);                       /* S1, S2, S4 */
+    ASSERT_STR_EQ(deliveries(a.announcement_id), "13:sms:queued:2");
+    ASSERT_STR_EQ(skips(a.announcement_id), "5:may_not_receive 10:no_student");
+    ASSERT_EQ(a.skipped[BP_SKIP_NO_STUDENT], 1);
+    ASSERT_EQ(a.skipped[BP_SKIP_MAY_NOT_RECEIVE], 1);
+}
+
 int main(void)
 {
     setup();
@@ -292,6 +321,7 @@ int main(void)
     BP_TEST(test_send_at_future);
     BP_TEST(test_summary_counts_this_announcement);
     BP_TEST(test_shared_contact_follows_lowest_student);
+    BP_TEST(test_guardian_links_fold);
     sqlite3_close(peek);
     bp_store_close(store);
     unlink(path);
