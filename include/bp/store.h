@@ -71,13 +71,16 @@ BP_WUR int bp_store_begin(struct bp_store *s);
 BP_WUR int bp_store_commit(struct bp_store *s);
 void bp_store_rollback(struct bp_store *s);
 
-/* Foreign-key enforcement on this connection (on from bp_store_open).
- * Outside a transaction only: SQLite ignores the pragma inside one.  Off
- * only around a set-based bulk write whose every reference comes from a
+/* Bulk-write mode of this connection: foreign-key enforcement off (on
+ * from bp_store_open) and a 256 MB page cache, so a district-wide write
+ * never spills dirty pages to the WAL mid-transaction; off: foreign keys
+ * on, the cache back to 64 MB and the pages above that freed.  Outside a
+ * transaction only: SQLite ignores the foreign-key pragma inside one.
+ * Only around a set-based bulk write whose every reference comes from a
  * join in that same transaction (bp_store_announce: ~300,000 rows for a
  * district, each of which would otherwise seek its parents again -- about
  * a sixth of the work at 100,000 families). */
-BP_WUR int bp_store_set_foreign_keys(struct bp_store *s, bool on);
+BP_WUR int bp_store_set_bulk(struct bp_store *s, bool on);
 
 /* ---------------------------------------------------------------------
  * Store writer (group commit).
@@ -105,8 +108,8 @@ struct bp_store_wreq {
     bp_store_write_fn fn;     /* runs on the writer thread */
     void *arg;                /* owned by the caller until done() */
     bp_store_done_cb done;    /* runs on the loop thread, exactly once */
-    bool bulk;                /* runs in a transaction of its own with foreign
-                                 keys off (bp_store_set_foreign_keys) */
+    bool bulk;                /* runs in a transaction of its own in bulk
+                                 mode (bp_store_set_bulk) */
     /* private */
     struct bp_store_wreq *_next;
     int _status;

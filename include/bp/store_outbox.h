@@ -133,6 +133,9 @@ struct bp_store_announce {
     bp_store_due_fn due;           /* NULL: no quiet hours */
     bp_store_render_fn render;     /* NULL: body as is, never held */
     void *cb_arg;
+    bool serial;                   /* choose the contacts on this connection
+                                      (always so for an in-memory database);
+                                      else on a second one, in parallel */
     /* output */
     int64_t announcement_id;
     int64_t messages;              /* one per student conversation */
@@ -141,6 +144,8 @@ struct bp_store_announce {
     int64_t deferred;              /* queued for later (quiet hours, send_at) */
     int64_t skipped[BP_SKIP__COUNT];
     int64_t delivery_floor;        /* the deliveries created have ids above it */
+    bool parallel;                 /* the contacts were chosen on a second
+                                      connection (see serial) */
     char errmsg[128];              /* for BP_ENOTFOUND: what was missing */
 };
 
@@ -153,7 +158,7 @@ struct bp_store_announce {
  * the caller's transaction.  BP_ENOTFOUND when the audience reference does
  * not exist (errmsg says which).  Every id it writes comes from a join in
  * that transaction, so callers run it with foreign keys off (a bulk writer
- * request, or bp_store_set_foreign_keys around the CLI's transaction).
+ * request, or bp_store_set_bulk around the CLI's transaction).
  */
 BP_WUR int bp_store_announce(struct bp_store *s, void *arg);
 

@@ -160,7 +160,7 @@ static int preview(const struct bp_conf *conf, struct bp_store *st,
     int rc;
 
     bp_buf_init(&p.json, 16 * 1024 * 1024);
-    if ((rc = bp_store_set_foreign_keys(st, false)) == 0 &&
+    if ((rc = bp_store_set_bulk(st, true)) == 0 &&
         (rc = bp_store_begin(st)) == 0) {
         rc = bp_outbox_preview_fn(st, &p);
         bp_store_rollback(st);
@@ -196,7 +196,7 @@ static int run(const struct bp_conf *conf, struct send_args *s, struct bp_store 
     }
     /* foreign keys off: bp_store_announce takes every reference from a
      * join in its transaction (include/bp/store.h); the process exits after */
-    if ((rc = bp_store_set_foreign_keys(st, false)) < 0 || (rc = bp_store_begin(st)) < 0)
+    if ((rc = bp_store_set_bulk(st, true)) < 0 || (rc = bp_store_begin(st)) < 0)
         goto fail;
     if ((rc = bp_store_announce(st, &a)) < 0) {
         bp_store_rollback(st);

@@ -51,17 +51,13 @@
 #include "outbox_int.h"
 #include "store_int.h"
 
-/* A school-wide announcement writes ~1.5 rows per family into six delivery
- * indexes: with SQLite's default 2 MB page cache the index pages are
- * evicted and re-read hundreds of thousands of times.  64 MB (allocated only
- * as used) keeps a 100,000-family district's working set in memory.
+/* The page cache is the bulk write's (bp_store_set_bulk, include/bp/store.h).
  * The temp tables live in memory (bp_store_open sets temp_store).
  * bp_aud_s: the audience's distinct students (rowid = student id, so the
  * conversation and message statements need no DISTINCT sort).  bp_aud_g
  * and bp_aud_c are keyed by guardian and by contact: the UPSERTs that fill
  * them fold a guardian's links and a contact's guardians into one row. */
 static const char DDL[] =
-    "PRAGMA cache_size = -65536;"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_s (student_id INTEGER PRIMARY KEY);"
     "CREATE TEMP TABLE IF NOT EXISTS bp_aud_g (guardian_id INTEGER PRIMARY KEY,"
     "  student_id INTEGER, ok INTEGER);"
@@ -166,16 +162,7 @@ static const char SQL_CHOOSE[] =
     "    OR (excluded.student_id = student_id AND excluded.guardian_id < guardian_id)";
 static const char SQL_SKIPS[] =
     "INSERT INTO delivery_skip (announcement_id, guardian_id, reason, created_at)"
-    " SELECT ?1, ag.guardian_id,"
-    "   CASE WHEN ag.ok = -1 THEN 'no_student'"
-    "        WHEN ag.ok = 0 THEN 'may_not_receive'"
-    "        WHEN EXISTS (SELECT 1 FROM guardian_contact gc JOIN contact c ON c.id = gc.contact_id"
-    "                      WHERE gc.guardian_id = ag.guardian_id AND c.status = 'opted_out')"
-    "        THEN 'opted_out' ELSE 'no_contact' END, ?2"
-    "   FROM temp.bp_aud_g ag"
-    "  WHERE ag.ok <> 1 OR NOT EXISTS (SELECT 1 FROM guardian_contact gc"
-    "          JOIN contact c ON c.id = gc.contact_id"
-    "         WHERE gc.guardian_id = ag.guardian_id AND c.status = 'active')";
+    " SELECT ?1, guardian_id, reason, ?2 FROM (" BP__AUD_SKIPS ")";
 static const char SQL_LOCALES[] = "SELECT DISTINCT locale, tz FROM temp.bp_aud_c";
 static const char SQL_LOC_ADD[] =
     "INSERT INTO temp.bp_aud_loc (locale, tz, due, body, held, rlocale, encoding, segments, mt)"
@@ -514,13 +501,43 @@ static int make_deliveries(struct bp_store *s, struct bp_store_announce *a,
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
+int bp__store_aud_tables(struct bp_store *s)
+{
+    return bp__store_exec(s, DDL, NULL);
+}
+
 int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a)
 {
     int rc;
 
-    if ((rc = bp__store_exec(s, DDL, NULL)) < 0 || (rc = fill_audience(s, a, false)) < 0)
+    if ((rc = bp__store_aud_tables(s)) < 0 || (rc = fill_audience(s, a, false)) < 0)
         return rc;
     return run_text(s, SQL_CHOOSE, a->default_tz);
+}
+
+/* The guardians' rows, the chosen contacts and the skipped guardians
+ * (steps 1, 3, 4) beside the announcement and its messages (step 2): on a
+ * second connection while this one writes the messages when it can
+ * (src/store/outbox_choose.c), else one after the other. */
+static int announce_and_choose(struct bp_store *s, struct bp_store_announce *a,
+                               const char *msg_body)
+{
+    struct bp__aud_par *par;
+    int rc, prc;
+
+    if ((rc = bp__store_aud_tables(s)) < 0)
+        return rc;
+    if (bp__aud_par_start(s, a, &par) < 0) {
+        if ((rc = bp__store_aud_choose(s, a)) < 0 ||
+            (rc = insert_announcement(s, a, msg_body)) < 0)
+            return rc;
+        return run1(s, SQL_SKIPS, a->announcement_id, a->now_ms);
+    }
+    a->parallel = true;
+    rc = insert_announcement(s, a, msg_body);
+    prc = bp__aud_par_finish(par, s, a, rc == 0);
+    /* an unknown audience (the choice's BP_ENOTFOUND) before anything else */
+    return prc < 0 ? prc : rc;
 }
 
 static int mark_translated(struct bp_store *s, const struct bp_store_announce *a)
@@ -552,6 +569,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
     int rc;
 
     a->announcement_id = a->messages = a->held = a->deferred = a->delivery_floor = 0;
+    a->parallel = false;
     a->deliveries[0] = a->deliveries[1] = 0;
     memset(a->skipped, 0, sizeof a->skipped);
     a->errmsg[0] = '\0';
@@ -564,10 +582,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
         rc = bp_buf_appends(&body, a->body);
     else
         rc = a->render(a->cb_arg, a->default_locale, a->default_tz, &r);
-    if (rc < 0 || (rc = bp__store_aud_choose(s, a)) < 0)
-        goto out;
-    if ((rc = insert_announcement(s, a, body.data ? body.data : "")) < 0 ||
-        (rc = run1(s, SQL_SKIPS, a->announcement_id, a->now_ms)) < 0 ||
+    if (rc < 0 || (rc = announce_and_choose(s, a, body.data ? body.data : "")) < 0 ||
         (rc = make_deliveries(s, a, body.data ? body.data : "", &after)) < 0 ||
         (rc = mark_translated(s, a)) < 0)
         goto out;

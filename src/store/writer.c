@@ -15,8 +15,9 @@
  *   on_async: done(req, status) <--[out queue]-- one uv_async_send a batch
  *
  * A bulk request (req->bulk: an announcement's set-based inserts) runs in a
- * transaction of its own with foreign-key enforcement off, turned back on
- * before the next batch; a batch never mixes it with other requests.
+ * transaction of its own in bulk mode (foreign-key enforcement off, a large
+ * page cache: bp_store_set_bulk), left before the next batch; a batch never
+ * mixes it with other requests.
  *
  * Under load the in queue fills while a commit is running, so batches grow
  * by themselves; at idle a request waits for exactly one commit.  The hot
@@ -65,7 +66,7 @@ struct bp_store_writer {
     uv_cond_t cond;
     struct bp_store *store;   /* the writer thread's, until it is joined */
     int batch_max;
-    bool fk_off;              /* writer thread: foreign keys still off */
+    bool bulk_on;             /* writer thread: still in bulk mode (bp_store_set_bulk) */
 
     /* Shared, under mu. */
     struct wqueue in;         /* submitted, not yet taken by the writer */
@@ -192,24 +193,25 @@ static bool run_batch(struct bp_store *s, struct bp_store_wreq *head)
     return false;
 }
 
-/* A bulk request alone, with foreign keys off; a normal batch only once
- * they are back on (else it fails whole, as if BEGIN had failed). */
+/* A bulk request alone, in bulk mode (foreign keys off, a large page
+ * cache: bp_store_set_bulk); a normal batch only once foreign keys are back
+ * on (else it fails whole, as if BEGIN had failed). */
 static bool run_batch_fk(struct bp_store_writer *w, struct bp_store_wreq *head)
 {
     bool committed;
 
-    if (head->bulk && bp_store_set_foreign_keys(w->store, false) == 0)
-        w->fk_off = true;
-    if (!head->bulk && w->fk_off) {
-        if (bp_store_set_foreign_keys(w->store, true) < 0) {
+    if (head->bulk && bp_store_set_bulk(w->store, true) == 0)
+        w->bulk_on = true;
+    if (!head->bulk && w->bulk_on) {
+        if (bp_store_set_bulk(w->store, false) < 0) {
             fail_all(head, NULL, BP_ESTORE);
             return false;
         }
-        w->fk_off = false;
+        w->bulk_on = false;
     }
     committed = run_batch(w->store, head);
-    if (w->fk_off && bp_store_set_foreign_keys(w->store, true) == 0)
-        w->fk_off = false;
+    if (w->bulk_on && bp_store_set_bulk(w->store, false) == 0)
+        w->bulk_on = false;
     return committed;
 }
 

@@ -10,7 +10,8 @@
 #include "bp/outbox.h"
 #include "bp_test.h"
 
-static char path[] = "/tmp/bp-outbox-policy-XXXXXX";
+static char path[64];
+static bool serial;            /* the second run: choose on the caller's connection */
 static struct bp_store *store;
 static sqlite3 *peek;
 static struct bp_conf conf;
@@ -50,7 +51,10 @@ static int64_t t(const char *s)
 static void setup(void)
 {
     struct bp_store_opts o = {.path = path, .busy_timeout_ms = 1000};
-    int fd = mkstemp(path);
+    int fd;
+
+    snprintf(path, sizeof path, "/tmp/bp-outbox-policy-XXXXXX");
+    fd = mkstemp(path);
     if (fd < 0)
         exit(99);
     close(fd);
@@ -73,6 +77,7 @@ static int announce(struct bp_outbox_req *r, struct bp_store_announce *a)
     struct bp_outbox_policy pol;
     struct bp_errbuf eb = {{0}, {0}};
     int rc = bp_outbox_prepare(&conf, r, &pol, a, &eb);
+    a->serial = serial;
     if (rc < 0) {
         printf("# prepare: %s\n", eb.msg);
         bp_outbox_policy_release(&pol);
@@ -162,6 +167,7 @@ static void test_section(void)
 
     bp_clock_set_fake(t("2025-01-15T14:00:00Z"));   /* 09:00 NY, 04:00 Honolulu */
     ASSERT_OK(announce(&r, &a));
+    ASSERT_EQ(a.parallel, !serial);
     ASSERT_EQ(a.messages, 3);                       /* S1, S2, S4 (S3 inactive) */
     /* G1+G7 share contact 1 -> one delivery, on S1's message (lowest student);
      * G2 email; G3 email bounced -> sms 5; G8 sms invalid -> email 9; G9 sms 10 */
@@ -209,6 +215,7 @@ static void test_custom_and_missing(void)
     r.guardians = bad;
     r.nguardians = 1;
     ASSERT_EQ(announce(&r, &a), BP_ENOTFOUND);
+    ASSERT_STR_CONTAINS(a.errmsg, "G404");
     struct bp_outbox_req r2 = {.audience_kind = "section", .audience_ref = "NOPE", .text = "x"};
     ASSERT_EQ(announce(&r2, &a), BP_ENOTFOUND);
     ASSERT_STR_CONTAINS(a.errmsg, "NOPE");
@@ -312,7 +319,10 @@ static void test_guardian_links_fold(void)
     ASSERT_EQ(a.skipped[BP_SKIP_MAY_NOT_RECEIVE], 1);
 }
 
-int main(void)
+/* Every test twice: the contacts chosen on a second connection in parallel
+ * with the messages (the default for a database file), then on the
+ * caller's connection (a->serial, as for an in-memory database). */
+static void run_all(void)
 {
     setup();
     BP_TEST(test_section);
@@ -325,10 +335,17 @@ int main(void)
     sqlite3_close(peek);
     bp_store_close(store);
     unlink(path);
-    char side[64];
+    char side[80];
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
     unlink(side);
+}
+
+int main(void)
+{
+    run_all();
+    serial = true;
+    run_all();
     return bp_test_done();
 }

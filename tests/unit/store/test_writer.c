@@ -30,6 +30,7 @@ struct treq {
     int calls;
     int status;
     int fk;                     /* PRAGMA foreign_keys as fn saw it */
+    int cache;                  /* PRAGMA cache_size as fn saw it */
 };
 
 enum { MODE_INSERT, MODE_FAIL, MODE_GATE, MODE_ORPHAN };
@@ -65,6 +66,7 @@ static int fn_write(struct bp_store *s, void *arg)
         return 0;
     }
     r->fk = st_int(s, "PRAGMA foreign_keys");
+    r->cache = st_int(s, "PRAGMA cache_size");
     if (sqlite3_prepare_v2(s->db, r->mode == MODE_ORPHAN
                                ? "INSERT INTO child (id, parent) VALUES (?1, 999)"
                                : "INSERT INTO wt (id) VALUES (?1)",
@@ -279,9 +281,10 @@ static void test_commit_failure_fails_whole_batch(void)
     ASSERT_OK(teardown(&c));
 }
 
-/* A bulk request runs alone, with foreign keys off (its orphan commits);
- * the requests around it run in batches of their own with them on (the
- * same orphan after it fails the batch it is in at COMMIT). */
+/* A bulk request runs alone, with foreign keys off (its orphan commits)
+ * and a 256 MB page cache; the requests around it run in batches of their
+ * own with them on (the same orphan after it fails the batch it is in at
+ * COMMIT) and at most 64 MB of cache. */
 static void test_bulk_request_alone_without_foreign_keys(void)
 {
     static struct treq r[7];
@@ -306,6 +309,11 @@ static void test_bulk_request_alone_without_foreign_keys(void)
     ASSERT_EQ(r[4].fk, 1);
     ASSERT_EQ(r[5].fk, 1);
     ASSERT_EQ(r[6].fk, 0);
+    ASSERT_EQ(r[3].cache, -262144);
+    ASSERT_EQ(r[6].cache, -262144);
+    ASSERT_EQ(r[2].cache, r[1].cache);        /* before any bulk request */
+    ASSERT_EQ(r[4].cache, -65536);
+    ASSERT_EQ(r[5].cache, -65536);
     ASSERT_EQ(r[3].status, 0);
     ASSERT_EQ(r[4].status, BP_ESTORE);   /* in r[5]'s batch: deferred FK */
     ASSERT_EQ(r[5].status, BP_ESTORE);
