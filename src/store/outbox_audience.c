@@ -518,26 +518,26 @@ int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a)
 /* The guardians' rows, the chosen contacts and the skipped guardians
  * (steps 1, 3, 4) beside the announcement and its messages (step 2): on a
  * second connection while this one writes the messages when it can
- * (src/store/outbox_choose.c), else one after the other. */
+ * (src/store/outbox_choose.c; *par is then set, and the skip rows come
+ * with bp__aud_par_finish), else one after the other. */
 static int announce_and_choose(struct bp_store *s, struct bp_store_announce *a,
-                               const char *msg_body)
+                               const char *msg_body, struct bp__aud_par **par)
 {
-    struct bp__aud_par *par;
-    int rc, prc;
+    int rc;
 
     if ((rc = bp__store_aud_tables(s)) < 0)
         return rc;
-    if (bp__aud_par_start(s, a, &par) < 0) {
+    if (bp__aud_par_start(s, a, par) < 0) {
         if ((rc = bp__store_aud_choose(s, a)) < 0 ||
             (rc = insert_announcement(s, a, msg_body)) < 0)
             return rc;
         return run1(s, SQL_SKIPS, a->announcement_id, a->now_ms);
     }
     a->parallel = true;
-    rc = insert_announcement(s, a, msg_body);
-    prc = bp__aud_par_finish(par, s, a, rc == 0);
-    /* an unknown audience (the choice's BP_ENOTFOUND) before anything else */
-    return prc < 0 ? prc : rc;
+    if ((rc = insert_announcement(s, a, msg_body)) < 0)
+        return rc;
+    /* an unknown audience is the choice's BP_ENOTFOUND (with a->errmsg) */
+    return bp__aud_par_rows(*par, s, a);
 }
 
 static int mark_translated(struct bp_store *s, const struct bp_store_announce *a)
@@ -565,6 +565,7 @@ int bp_store_announce(struct bp_store *s, void *arg)
     struct bp_store_announce *a = arg;
     struct bp_buf body;
     struct bp_store_rendered r = {.out = &body};
+    struct bp__aud_par *par = NULL;
     int64_t after = 0;
     int rc;
 
@@ -582,13 +583,22 @@ int bp_store_announce(struct bp_store *s, void *arg)
         rc = bp_buf_appends(&body, a->body);
     else
         rc = a->render(a->cb_arg, a->default_locale, a->default_tz, &r);
-    if (rc < 0 || (rc = announce_and_choose(s, a, body.data ? body.data : "")) < 0 ||
-        (rc = make_deliveries(s, a, body.data ? body.data : "", &after)) < 0 ||
-        (rc = mark_translated(s, a)) < 0)
+    if (rc < 0 || (rc = announce_and_choose(s, a, body.data ? body.data : "", &par)) < 0 ||
+        (rc = make_deliveries(s, a, body.data ? body.data : "", &after)) < 0)
+        goto out;
+    if (par != NULL) {
+        rc = bp__aud_par_finish(par, s, a, true);
+        par = NULL;
+        if (rc < 0)
+            goto out;
+    }
+    if ((rc = mark_translated(s, a)) < 0)
         goto out;
     a->delivery_floor = after;
     rc = count_results(s, a, after);
 out:
+    if (par != NULL)
+        (void)bp__aud_par_finish(par, s, a, false);
     bp_buf_free(&body);
     return rc;
 }

@@ -49,6 +49,8 @@ struct bp__aud_par {
     uv_thread_t thread;
     char *path;
     struct bp_store_announce a;   /* a copy: inputs, and errmsg */
+    uv_sem_t rows_ready;          /* posted once rows_rc (and rows) are set */
+    int rows_rc;
     int rc;
     struct chosen *rows;
     size_t nrows, caprows;
@@ -148,14 +150,19 @@ static int read_skips(struct bp__aud_par *p, struct bp_store *r)
 }
 
 /* One read transaction: one snapshot for every statement.  The cache is
- * sized for the roster pages the choice reads (~20 MB at 100,000 families). */
+ * sized for the roster pages the choice reads (~20 MB at 100,000 families).
+ * The chosen rows are handed over as soon as they are read: the skipped
+ * guardians' reasons (~0.15 s at 100,000 families) are worked out while
+ * the caller writes the deliveries. */
 static int choose(struct bp__aud_par *p, struct bp_store *r)
 {
     int rc = bp__store_exec(r, "PRAGMA cache_size = -65536; BEGIN", NULL);
 
-    if (rc < 0)
-        return rc;
-    if ((rc = bp__store_aud_choose(r, &p->a)) == 0 && (rc = read_rows(p, r)) == 0)
+    if (rc == 0 && (rc = bp__store_aud_choose(r, &p->a)) == 0)
+        rc = read_rows(p, r);
+    p->rows_rc = rc;
+    uv_sem_post(&p->rows_ready);
+    if (rc == 0)
         rc = read_skips(p, r);
     (void)bp__store_exec(r, "ROLLBACK", NULL);
     return rc;
@@ -168,7 +175,8 @@ static void par_main(void *arg)
     struct bp_store *r;
 
     if (bp_store_open(&o, &r, NULL) < 0) {
-        p->rc = BP_ESTORE;
+        p->rc = p->rows_rc = BP_ESTORE;
+        uv_sem_post(&p->rows_ready);
         return;
     }
     p->rc = choose(p, r);
@@ -190,7 +198,13 @@ int bp__aud_par_start(struct bp_store *s, const struct bp_store_announce *a,
     p->a.errmsg[0] = '\0';
     for (int i = 0; i < NBUCKET; i++)
         p->bucket[i] = -1;
+    if (uv_sem_init(&p->rows_ready, 0) != 0) {
+        free(p->path);
+        free(p);
+        return BP_ESTORE;
+    }
     if (uv_thread_create(&p->thread, par_main, p) != 0) {
+        uv_sem_destroy(&p->rows_ready);
         free(p->path);
         free(p);
         return BP_ESTORE;
@@ -204,12 +218,16 @@ static const char *str_of(const struct bp__aud_par *p, int32_t i)
     return i < 0 ? NULL : p->strs[i];
 }
 
-static int write_rows(struct bp__aud_par *p, struct bp_store *s,
-                      const struct bp_store_announce *a)
+int bp__aud_par_rows(struct bp__aud_par *p, struct bp_store *s, struct bp_store_announce *a)
 {
     sqlite3_stmt *st;
     int rc = SQLITE_DONE;
 
+    uv_sem_wait(&p->rows_ready);
+    if (p->rows_rc < 0) {
+        memcpy(a->errmsg, p->a.errmsg, sizeof a->errmsg);
+        return p->rows_rc;
+    }
     if ((st = bp__store_stmt(s, SQL_C_ADD)) == NULL)
         return BP_ESTORE;
     for (size_t i = 0; i < p->nrows && rc == SQLITE_DONE; i++) {
@@ -223,8 +241,15 @@ static int write_rows(struct bp__aud_par *p, struct bp_store *s,
         rc = sqlite3_step(st);
         sqlite3_reset(st);
     }
-    if (rc != SQLITE_DONE)
-        return bp__store_err(rc);
+    return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
+}
+
+static int write_skips(struct bp__aud_par *p, struct bp_store *s,
+                       const struct bp_store_announce *a)
+{
+    sqlite3_stmt *st;
+    int rc = SQLITE_DONE;
+
     if ((st = bp__store_stmt(s, SQL_SKIP_ADD)) == NULL)
         return BP_ESTORE;
     for (size_t i = 0; i < p->nskips && rc == SQLITE_DONE; i++) {
@@ -245,11 +270,12 @@ int bp__aud_par_finish(struct bp__aud_par *p, struct bp_store *s,
     int rc;
 
     uv_thread_join(&p->thread);
+    uv_sem_destroy(&p->rows_ready);
     rc = p->rc;
-    if (rc < 0)
+    if (rc < 0 && write)
         memcpy(a->errmsg, p->a.errmsg, sizeof a->errmsg);
     else if (write)
-        rc = write_rows(p, s, a);
+        rc = write_skips(p, s, a);
     for (size_t i = 0; i < p->nstrs; i++)
         free(p->strs[i]);
     free(p->strs);

@@ -45,15 +45,17 @@ int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a);
  *
  * start: 0 when the thread runs; < 0 when it cannot (an in-memory
  * database, a->serial): the caller then chooses on its own connection.
- * finish: waits for it, then fills the caller's bp_aud_c and writes the
- * delivery_skip rows of a->announcement_id (or returns the choice's error,
- * BP_ENOTFOUND with a->errmsg).  Call finish exactly once after a
- * successful start, also on the caller's own errors (with write_rows
- * false: it only waits and frees).
+ * rows: waits for the chosen contacts and copies them into the caller's
+ * bp_aud_c (or returns the choice's error, BP_ENOTFOUND with a->errmsg).
+ * finish: waits for the thread (it works out the skipped guardians'
+ * reasons meanwhile), then with write_rows writes the delivery_skip rows of
+ * a->announcement_id.  Call finish exactly once after a successful start,
+ * also on errors (write_rows false: it only waits and frees).
  */
 struct bp__aud_par;
 int bp__aud_par_start(struct bp_store *s, const struct bp_store_announce *a,
                       struct bp__aud_par **out);
+int bp__aud_par_rows(struct bp__aud_par *p, struct bp_store *s, struct bp_store_announce *a);
 int bp__aud_par_finish(struct bp__aud_par *p, struct bp_store *s,
                        struct bp_store_announce *a, bool write_rows);
 
