@@ -196,6 +196,10 @@ timeout = 10s
     repeat = max(1, int(os.environ.get("OUTBOUND_REPEAT", "3")))
 
     def timed(args, ini_path):
+        # the files the import or a copy just wrote go to disk first: the
+        # kernel's writeback of ~250 MB would otherwise compete with the
+        # send's own fdatasync (a server imports its roster long before)
+        os.sync()
         t0 = time.monotonic()
         res = subprocess.run([binary, "send", "-c", ini_path, "--school", "--urgent"] + args,
                              check=True, capture_output=True, text=True)
