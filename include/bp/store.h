@@ -42,14 +42,16 @@ BP_WUR int bp_store_open(const struct bp_store_opts *o, struct bp_store **out,
 void bp_store_close(struct bp_store *s);   /* NULL-safe; finalises statements */
 
 /*
- * bp_store_close will not checkpoint the WAL into the database file even
- * when this is the last connection (it never does while another process,
- * e.g. the daemon, has the database open).  For short-lived commands that
+ * This connection never checkpoints the WAL into the database file: not
+ * after its commits (SQLite's automatic checkpoint, by default once the WAL
+ * passes 1,000 pages, runs inside the COMMIT that passes it) and not when
+ * bp_store_close closes the last connection.  For short-lived commands that
  * commit a large transaction: the commit is what makes it durable; the copy
- * into the database file is left to the daemon's automatic checkpoints or
- * the next connection's close.
+ * into the database file (~90 MB for a district-wide announcement, a
+ * quarter to half a second) is left to the daemon's automatic checkpoints
+ * or the next other connection's close.
  */
-void bp_store_no_checkpoint_on_close(struct bp_store *s);
+void bp_store_leave_checkpoints(struct bp_store *s);
 
 /* Schema version of the open database (PRAGMA user_version). */
 BP_WUR int bp_store_schema_version(struct bp_store *s, int *out);

@@ -265,8 +265,9 @@ static int open_store(const struct bp_conf *conf, struct bp_store **st)
     /* An announcement to a district is one transaction of ~100 MB of WAL:
      * durable at its commit; copying it into the database file (a second or
      * so) is the daemon's automatic checkpoint's job, as it is whenever the
-     * daemon is running. */
-    bp_store_no_checkpoint_on_close(*st);
+     * daemon is running -- not this command's, after its commit or at its
+     * close (it delivers nothing: the daemon has to run anyway). */
+    bp_store_leave_checkpoints(*st);
     return 0;
 }
 

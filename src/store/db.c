@@ -174,9 +174,10 @@ void bp_store_close(struct bp_store *s)
     free(s);
 }
 
-void bp_store_no_checkpoint_on_close(struct bp_store *s)
+void bp_store_leave_checkpoints(struct bp_store *s)
 {
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    (void)sqlite3_wal_autocheckpoint(s->db, 0);
 }
 
 int bp_store_ping(struct bp_store *s)
