@@ -71,8 +71,12 @@ def serve(port, pipelining, stats, ready_fd, counter):
         server.close()
         loop.close()
         if stats:
-            print(json.dumps({"pid": os.getpid(), "sessions": handler.sessions,
-                              "messages": handler.messages}), flush=True)
+            # one write(2) per line: the children share the pipe, and print()
+            # writes the text and its newline separately, so two children's
+            # lines could interleave (PIPE_BUF keeps one small write whole)
+            line = json.dumps({"pid": os.getpid(), "sessions": handler.sessions,
+                               "messages": handler.messages}) + "\n"
+            os.write(sys.stdout.fileno(), line.encode())
 
 
 def main():
