@@ -151,6 +151,7 @@ struct bp_store_writer_stats {
     uint64_t requests;         /* requests completed */
     uint64_t failures;         /* requests completed with an error */
     uint64_t batch_max_seen;
+    uint64_t checkpoints;      /* WAL checkpoints run beside the writer */
     double latency_sum_s;      /* seconds */
     uint64_t latency_bucket[BP_STORE_LAT_BUCKETS]; /* cumulative counts */
 };

@@ -83,4 +83,16 @@ int bp__store_migrate_list(struct bp_store *s,
                            const struct bp__store_migration *list, int n,
                            int *from, int *to, struct bp_errbuf *eb);
 
+
+/* The WAL checkpointer (src/store/checkpoint.c): a thread and connection of
+ * its own that runs PASSIVE checkpoints when kicked (any thread).  start
+ * opens the connection read-write from o; stop joins the thread and closes
+ * it (NULL: nothing).  runs: checkpoints completed so far. */
+#define BP__CKPT_FRAMES 1000
+struct bp__ckpt;
+int bp__ckpt_start(const struct bp_store_opts *o, struct bp__ckpt **out);
+void bp__ckpt_kick(struct bp__ckpt *c);
+uint64_t bp__ckpt_runs(struct bp__ckpt *c);
+void bp__ckpt_stop(struct bp__ckpt *c);
+
 #endif

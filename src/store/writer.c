@@ -69,6 +69,8 @@ struct bp_store_writer {
     struct bp_store *store;   /* the writer thread's, until it is joined */
     int batch_max;
     bool bulk_on;             /* writer thread: still in bulk mode (bp_store_set_bulk) */
+    struct bp__ckpt *ckpt;    /* copies the WAL into the file (NULL: SQLite's
+                                 automatic checkpoint, on this thread) */
 
     /* Shared, under mu. */
     struct wqueue in;         /* submitted, not yet taken by the writer */
@@ -336,11 +338,26 @@ static void on_async(uv_async_t *h)
     if (!w->joined) {
         uv_thread_join(&w->thread);  /* the thread has left its loop */
         w->joined = true;
+        bp__ckpt_stop(w->ckpt);   /* before the last connection closes */
+        w->ckpt = NULL;
         bp_store_close(w->store);
         w->store = NULL;
     }
     w->closing = true;
     uv_close((uv_handle_t *)&w->async, on_async_closed);
+}
+
+/* After each commit of the writer's connection (instead of SQLite's
+ * automatic checkpoint): hands the copy to the checkpointer thread. */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct bp_store_writer *w = arg;
+
+    (void)db;
+    (void)name;
+    if (frames >= BP__CKPT_FRAMES)
+        bp__ckpt_kick(w->ckpt);
+    return SQLITE_OK;
 }
 
 int bp_store_writer_start(uv_loop_t *loop, const struct bp_store_writer_opts *o,
@@ -362,10 +379,14 @@ int bp_store_writer_start(uv_loop_t *loop, const struct bp_store_writer_opts *o,
     w = bp_xcalloc(1, sizeof *w);
     w->loop = loop;
     w->store = s;
+    if (bp__ckpt_start(&o->store, &w->ckpt) == 0)
+        sqlite3_wal_hook(s->db, on_wal, w);
     w->batch_max = o->batch_max > 0 ? o->batch_max : 1024;
     rc = uv_mutex_init(&w->mu);
     if (rc < 0) {
         bp_errbuf_set(eb, "", "uv_mutex_init: %s", uv_strerror(rc));
+        bp__ckpt_stop(w->ckpt);   /* before the last connection closes */
+        w->ckpt = NULL;
         bp_store_close(s);
         free(w);
         return rc;
@@ -374,6 +395,8 @@ int bp_store_writer_start(uv_loop_t *loop, const struct bp_store_writer_opts *o,
     if (rc < 0) {
         bp_errbuf_set(eb, "", "uv_cond_init: %s", uv_strerror(rc));
         uv_mutex_destroy(&w->mu);
+        bp__ckpt_stop(w->ckpt);   /* before the last connection closes */
+        w->ckpt = NULL;
         bp_store_close(s);
         free(w);
         return rc;
@@ -389,6 +412,8 @@ int bp_store_writer_start(uv_loop_t *loop, const struct bp_store_writer_opts *o,
                       uv_strerror(rc));
         /* The handle is initialised: it must be closed through the loop. */
         w->thread_done = w->joined = true;
+        bp__ckpt_stop(w->ckpt);   /* before the last connection closes */
+        w->ckpt = NULL;
         bp_store_close(w->store);
         w->store = NULL;
         w->stop_called = w->closing = true;
@@ -400,6 +425,8 @@ int bp_store_writer_start(uv_loop_t *loop, const struct bp_store_writer_opts *o,
 fail:
     uv_cond_destroy(&w->cond);
     uv_mutex_destroy(&w->mu);
+    bp__ckpt_stop(w->ckpt);   /* before the last connection closes */
+    w->ckpt = NULL;
     bp_store_close(s);
     free(w);
     return rc;
@@ -457,6 +484,7 @@ void bp_store_writer_get_stats(struct bp_store_writer *w,
     uv_mutex_unlock(&w->mu);
     out->requests = w->requests;
     out->failures = w->failures;
+    out->checkpoints = w->ckpt != NULL ? bp__ckpt_runs(w->ckpt) : 0;
     out->latency_sum_s = w->latency_sum_s;
     for (int i = 0; i < BP_STORE_LAT_BUCKETS; i++) {
         cum += w->lat_count[i];

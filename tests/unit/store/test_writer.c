@@ -14,6 +14,7 @@
  * of the following batches is exact, not a matter of timing.
  */
 #include <math.h>
+#include <sys/stat.h>
 
 #include "bp_test.h"
 #include "store_test.h"
@@ -33,7 +34,7 @@ struct treq {
     int cache;                  /* PRAGMA cache_size as fn saw it */
 };
 
-enum { MODE_INSERT, MODE_FAIL, MODE_GATE, MODE_ORPHAN };
+enum { MODE_INSERT, MODE_FAIL, MODE_GATE, MODE_ORPHAN, MODE_PAGE };
 
 struct ctx {
     uv_loop_t loop;
@@ -69,6 +70,8 @@ static int fn_write(struct bp_store *s, void *arg)
     r->cache = st_int(s, "PRAGMA cache_size");
     if (sqlite3_prepare_v2(s->db, r->mode == MODE_ORPHAN
                                ? "INSERT INTO child (id, parent) VALUES (?1, 999)"
+                               : r->mode == MODE_PAGE
+                               ? "INSERT INTO wb (id, b) VALUES (?1, zeroblob(4000))"
                                : "INSERT INTO wt (id) VALUES (?1)",
                            -1, &st, NULL) != SQLITE_OK)
         return BP_ESTORE;
@@ -136,6 +139,7 @@ static bool setup(struct ctx *c, char *path, size_t n, int batch_max)
     if (s == NULL)
         return false;
     if (st_exec(s, "CREATE TABLE wt (id INTEGER PRIMARY KEY);"
+                   "CREATE TABLE wb (id INTEGER PRIMARY KEY, b BLOB);"
                    "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
                    "CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER"
                    " REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);")
@@ -326,6 +330,36 @@ static void test_bulk_request_alone_without_foreign_keys(void)
     ASSERT_OK(teardown(&c));
 }
 
+/* The writer's commits never copy the WAL into the database file: a
+ * checkpointer thread with a connection of its own does, once the WAL has
+ * 1,000 pages (src/store/checkpoint.c).  1,500 one-page commits: the
+ * checkpointer has run and the rows are in the database file itself. */
+static void test_checkpoints_beside_the_writer(void)
+{
+    static struct treq r[1500];
+    char path[512];
+    struct bp_store_writer_stats st;
+    struct stat sb;
+    struct ctx c;
+    int waited = 0;
+
+    ASSERT_TRUE(setup(&c, path, sizeof path, 1));
+    for (int i = 0; i < 1500; i++)
+        submit(&c, &r[i], i, MODE_PAGE);
+    ASSERT_TRUE(st_run_until(&c.loop, &c.all_done, 30000));
+    do {
+        bp_store_writer_get_stats(c.w, &st);
+        if (st.checkpoints > 0)
+            break;
+        uv_sleep(10);
+    } while (++waited < 1000);
+    ASSERT_TRUE(st.checkpoints > 0);
+    ASSERT_EQ(stat(path, &sb), 0);
+    ASSERT_TRUE(sb.st_size > 1000LL * 4096);
+    ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM wb"), 1500);
+    ASSERT_OK(teardown(&c));
+}
+
 static void test_batches_form_under_load(void)
 {
     static struct treq r[NREQ + 1];
@@ -448,6 +482,7 @@ int main(void)
     BP_TEST(test_commit_failure_fails_whole_batch);
     BP_TEST(test_bulk_request_alone_without_foreign_keys);
     BP_TEST(test_batches_form_under_load);
+    BP_TEST(test_checkpoints_beside_the_writer);
     BP_TEST(test_stats_add_up);
     BP_TEST(test_stop_then_submit_is_closed_async);
     BP_TEST(test_stop_idle_closes_clean);
