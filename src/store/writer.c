@@ -27,8 +27,9 @@
  * variable is signalled only when the queue was empty, i.e. when the writer
  * may be asleep).
  *
- * Threads: this file is one of the two documented exceptions to STYLE.md
- * C6 ("only work/ uses OS threads"; the other is outbox_choose.c, the
+ * Threads: this file is one of the documented exceptions to STYLE.md C6
+ * ("only work/ uses OS threads"; the others: checkpoint.c, the WAL
+ * checkpointer this writer starts and stops, and outbox_choose.c, the
  * thread an announcement chooses its contacts on, joined before it
  * returns): the writer thread and its mutex/condvar (libuv's
  * portable uv_thread/uv_mutex/uv_cond wrappers) live here because the
