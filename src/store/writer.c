@@ -356,7 +356,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 
     (void)db;
     (void)name;
-    if (frames >= BP__CKPT_FRAMES)
+    if (frames >= BP__CKPT_FRAMES && w->ckpt != NULL)
         bp__ckpt_kick(w->ckpt);
     return SQLITE_OK;
 }
