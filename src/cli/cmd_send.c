@@ -194,8 +194,9 @@ static int run(const struct bp_conf *conf, struct send_args *s, struct bp_store 
         bp_outbox_policy_release(&pol);
         return BP_EXIT_OK;
     }
-    /* foreign keys off: bp_store_announce takes every reference from a
-     * join in its transaction (include/bp/store.h); the process exits after */
+    /* bulk mode (foreign keys off: bp_store_announce takes every reference
+     * from a join in its transaction; include/bp/store.h); the process
+     * exits after */
     if ((rc = bp_store_set_bulk(st, true)) < 0 || (rc = bp_store_begin(st)) < 0)
         goto fail;
     if ((rc = bp_store_announce(st, &a)) < 0) {
@@ -264,9 +265,10 @@ static int open_store(const struct bp_conf *conf, struct bp_store **st)
     }
     /* An announcement to a district is one transaction of ~100 MB of WAL:
      * durable at its commit; copying it into the database file (a second or
-     * so) is the daemon's automatic checkpoint's job, as it is whenever the
-     * daemon is running -- not this command's, after its commit or at its
-     * close (it delivers nothing: the daemon has to run anyway). */
+     * so) is the daemon's checkpointer's job (src/store/checkpoint.c), as it
+     * is whenever the daemon is running -- not this command's, after its
+     * commit or at its close (it delivers nothing: the daemon has to run
+     * anyway). */
     bp_store_leave_checkpoints(*st);
     return 0;
 }
