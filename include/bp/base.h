@@ -60,6 +60,7 @@ bool bp_str_case_eq(const char *a, const char *b);     /* ASCII, NULL-safe */
 char *bp_str_trim(char *s);                            /* in place, ASCII ws */
 void bp_str_lower_ascii(char *s);                      /* in place */
 bool bp_str_starts_with(const char *s, const char *prefix);
+uint32_t bp_str_hash(const char *s);                   /* 32-bit FNV-1a */
 /* True when [p, p+n) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool bp_utf8_valid(const char *p, size_t n);
 

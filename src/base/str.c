@@ -45,6 +45,15 @@ void bp_str_lower_ascii(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
+uint32_t bp_str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 bool bp_str_starts_with(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;

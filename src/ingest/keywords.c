@@ -128,11 +128,7 @@ static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static size_t hash(const char *s)
 {
-    uint32_t h = 2166136261u;            /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h & (NSLOTS - 1);
+    return bp_str_hash(s) & (NSLOTS - 1);
 }
 
 static struct slot *find_slot(const char *text)

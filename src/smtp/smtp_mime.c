@@ -104,10 +104,7 @@ static void put_body(struct bp__mime_out *o, const struct bp_send_job *j)
     }
     /* "=_" never occurs in quoted-printable text; the rest names the message. */
     char bnd[40];
-    uint32_t h = 2166136261u;
-    for (const char *p = j->message_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    snprintf(bnd, sizeof bnd, "=_bp_alt_%08x", (unsigned)h);
+    snprintf(bnd, sizeof bnd, "=_bp_alt_%08x", (unsigned)bp_str_hash(j->message_id));
     bp__mime_puts(o, "Content-Type: multipart/alternative; boundary=\"");
     bp__mime_puts(o, bnd);
     bp__mime_puts(o, "\"");

@@ -510,7 +510,7 @@ int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a)
 {
     int rc;
 
-    if ((rc = bp__store_aud_tables(s)) < 0 || (rc = fill_audience(s, a, false)) < 0)
+    if ((rc = fill_audience(s, a, false)) < 0)
         return rc;
     return run_text(s, SQL_CHOOSE, a->default_tz);
 }

@@ -75,13 +75,12 @@ static const char SQL_SKIP_ADD[] =
 
 static int32_t intern(struct bp__aud_par *p, const unsigned char *v)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h;
     int32_t i;
 
     if (v == NULL)
         return -1;
-    for (const unsigned char *c = v; *c; c++)
-        h = (h ^ *c) * 16777619u;
+    h = bp_str_hash((const char *)v);
     for (i = p->bucket[h % NBUCKET]; i >= 0; i = p->next[i])
         if (strcmp(p->strs[i], (const char *)v) == 0)
             return i;
@@ -158,7 +157,8 @@ static int choose(struct bp__aud_par *p, struct bp_store *r)
 {
     int rc = bp__store_exec(r, "PRAGMA cache_size = -65536; BEGIN", NULL);
 
-    if (rc == 0 && (rc = bp__store_aud_choose(r, &p->a)) == 0)
+    if (rc == 0 && (rc = bp__store_aud_tables(r)) == 0 &&
+        (rc = bp__store_aud_choose(r, &p->a)) == 0)
         rc = read_rows(p, r);
     p->rows_rc = rc;
     uv_sem_post(&p->rows_ready);

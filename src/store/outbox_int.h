@@ -12,7 +12,8 @@
 int bp__store_aud_tables(struct bp_store *s);
 
 /* Fills the temp tables bp_aud_g and bp_aud_c (the audience's guardians and
- * chosen contacts) for a; writes nothing else.  BP_ENOTFOUND (a->errmsg)
+ * chosen contacts; made empty by bp__store_aud_tables first) for a; writes
+ * nothing else.  BP_ENOTFOUND (a->errmsg)
  * for an unknown audience reference. */
 int bp__store_aud_choose(struct bp_store *s, struct bp_store_announce *a);
 

@@ -46,7 +46,7 @@ int bp_store_announce_locales(struct bp_store *s, struct bp_store_announce *a,
     *out = NULL;
     *n = 0;
     a->errmsg[0] = '\0';
-    if ((rc = bp__store_aud_choose(s, a)) < 0)
+    if ((rc = bp__store_aud_tables(s)) < 0 || (rc = bp__store_aud_choose(s, a)) < 0)
         return rc;
     if ((st = bp__store_stmt(s, SQL_AUD_LOCALES)) == NULL)
         return BP_ESTORE;
