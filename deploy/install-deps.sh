@@ -14,7 +14,7 @@ build_pkgs=(meson ninja-build pkg-config gcc g++ python3 sqlite3 tzdata
   libssl-dev libcsv-dev libphonenumber-dev libcurl4-openssl-dev libesmtp-dev
   libicu-dev icu-devtools libjansson-dev libgmime-3.0-dev libxml2-dev
   libprotobuf-dev)
-test_pkgs=(python3-pytest python3-aiosmtpd dovecot-imapd wrk curl procps openssl
+test_pkgs=(python3-pytest python3-aiosmtpd python3-uvloop dovecot-imapd wrk curl procps openssl
   clang libclang-rt-14-dev)
 
 demo_pkgs=(python3-aiosmtpd dovecot-imapd procps)

@@ -8,7 +8,7 @@
 #                            node = tests/fakes/twilio (~90 us CPU per send)
 #   OUTBOUND_ALONE=0         skip the per-channel drains (step 4)
 #   OUTBOUND_SMTP_WORKERS=N  [smtp] workers (default 4; the e-mail window is
-#                            workers * 32)
+#                            workers * 64, 32 e-mails per session)
 #   OUTBOUND_REPEAT=N        runs of each creation timed (default 3)
 #
 # 1. generates the district (tests/tools/gen_oneroster.py) and imports it;
@@ -126,6 +126,8 @@ try:
         procs.append(p)
         return p, json.loads(p.stdout.readline())["base_url"]
 
+    sink_loop = ["?"]
+
     def start_sink():
         """A fresh aiosmtpd sink: (process, port, PIDs of its aiosmtpd processes,
         a function returning how many messages it has accepted)."""
@@ -136,7 +138,9 @@ try:
                               "--stats", "--count-file", count_file],
                              stdout=subprocess.PIPE, text=True)
         procs.append(p)
-        pids = json.loads(p.stdout.readline())["pids"]
+        ready = json.loads(p.stdout.readline())
+        pids = ready["pids"]
+        sink_loop[0] = ready["loop"]
         counts = mmap.mmap(os.open(count_file, os.O_RDONLY), 8 * sink_procs,
                            prot=mmap.PROT_READ)
 
@@ -338,9 +342,9 @@ timeout = 10s
             s, c = done["email"]
             rates["email"] = n_email / s
             print("  e-mail: %d accepted by aiosmtpd in %.2f s = %.0f/s (target >= 2000/s) over"
-                  " %d SMTP workers; %d aiosmtpd processes, CPU %.0f us/e-mail (%.0f/s per core)"
-                  % (n_email, s, n_email / s, smtp_workers, sink_procs, 1e6 * c / n_email,
-                     n_email / c if c else 0))
+                  " %d SMTP workers; %d aiosmtpd processes (%s), CPU %.0f us/e-mail (%.0f/s per"
+                  " core)" % (n_email, s, n_email / s, smtp_workers, sink_procs, sink_loop[0],
+                              1e6 * c / n_email, n_email / c if c else 0))
         elif email_on:
             print("  e-mail: not all accepted in time (%d of %d)" % (email_sent(), n_email))
         total = (n_sms if sms_on else 0) + (n_email if email_on else 0)

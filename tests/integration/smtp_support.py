@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """A real SMTP server for tests: Debian's aiosmtpd Controller on loopback.
 
-Sink keeps every message it accepted (envelope + raw bytes, as received)
-and counts SMTP sessions; subclass it to answer RCPT or DATA differently.
+Sink keeps every message it accepted (envelope + raw bytes, as received,
+and the number of the SMTP session that carried it) and counts sessions; subclass it to answer RCPT or DATA differently.
 The `sink` fixture (import it into the test module) runs one on a free
 port and stops it afterwards:
 
@@ -40,13 +40,15 @@ class Sink:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.lock:
             self.sessions += 1
+            session.bp_number = self.sessions       # which session carried each message
         session.host_name = hostname
         return responses
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                                  "raw": envelope.original_content})
+                                  "raw": envelope.original_content,
+                                  "session": getattr(session, "bp_number", 0)})
         return "250 Message accepted for delivery"
 
     def count(self):

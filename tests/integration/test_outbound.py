@@ -146,3 +146,49 @@ def test_quiet_hours_with_pinned_clock(setup, serve, fake):
     fake.requests(min_count=1, timeout_ms=1500)                     # give it a chance to misbehave
     assert states(db)[30] == "queued"
     assert fake.stats()["sends"] == 0
+
+
+def test_a_rate_limited_sender_claims_one_seconds_worth(write_config, workdir, fake, serve):
+    """[sms] rate_per_second = 2: the outbox claims at most two rows ahead of the token
+    bucket (cmd_serve.c, sms_window), so the rows waiting for their turn stay `queued`,
+    where a STOP or a hold still reaches them, not `sending` in the sender's memory."""
+    n = 8
+    config = write_config(
+        server={"public_url": "https://backpack.example.org"},
+        sms={"enabled": "true", "account_sid": fake.account_sid,
+             "auth_token": fake.auth_token, "from_number": "+15550109999",
+             "api_base": fake.base_url, "rate_per_second": "2"})
+    db = os.path.join(workdir, "backpack.db")
+    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
+    rows = ["INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,"
+            "0,0);"]
+    for i in range(1, n + 1):
+        rows += ["INSERT INTO student (id,school_id,sourced_id,given_name,family_name,"
+                 "created_at,updated_at) VALUES (%d,1,'stu-%d','K','N',0,0);" % (i, i),
+                 "INSERT INTO guardian (id,sourced_id,given_name,family_name,created_at,"
+                 "updated_at) VALUES (%d,'g-%d','P','N',0,0);" % (i, i),
+                 "INSERT INTO student_guardian (student_id,guardian_id) VALUES (%d,%d);"
+                 % (i, i),
+                 "INSERT INTO contact (id,kind,address,created_at,updated_at) VALUES"
+                 " (%d,'sms','+1555010%04d',0,0);" % (i, i),
+                 "INSERT INTO guardian_contact VALUES (%d,%d);" % (i, i)]
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.executescript("\n".join(rows))
+    con.commit()
+    con.close()
+    d = serve(config)
+    d.wait_log(r"event=started")
+    assert send(config, "--school", "--urgent", "--text", "Early release at noon.")[
+        "deliveries"] == {"sms": n, "email": 0}
+    fake.requests(min_count=1, timeout_ms=10000)
+    most, end = 0, time.monotonic() + 30
+    while True:
+        st = dict(query(db, "SELECT state, count(*) FROM delivery GROUP BY state"))
+        most = max(most, st.get("sending", 0))
+        if st.get("sent") == n:
+            break
+        assert time.monotonic() < end, st
+        time.sleep(0.05)      # sampling the states while the bucket paces the sends
+    assert 1 <= most <= 2, most
+    assert fake.stats(tokens=True)["sends"] == n

@@ -356,3 +356,50 @@ def test_queued_rows_of_an_opted_out_contact_are_held_not_sent(school, fake):
          == [(901, "held", "opted_out"), (902, "sent", None)], what="held and sent")
     reqs = fake.requests(to="+15550100037")["items"]
     assert [r["form"]["Body"] for r in reqs] == ["You will get no more texts."]
+
+
+def big_school(n):
+    """A section of n students, each with one English-speaking guardian who reads e-mail."""
+    rows = ["INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,"
+            "0,0);",
+            "INSERT INTO section (id,school_id,sourced_id,title,created_at,updated_at)"
+            " VALUES (1,1,'sec-1','Science',0,0);"]
+    for i in range(1, n + 1):
+        rows.append("INSERT INTO student (id,school_id,sourced_id,given_name,family_name,"
+                    "created_at,updated_at) VALUES (%d,1,'stu-%d','Kid','N%d',0,0);" % (i, i, i))
+        rows.append("INSERT INTO enrollment VALUES (1,%d);" % i)
+        rows.append("INSERT INTO guardian (id,sourced_id,given_name,family_name,locale,"
+                    "preferred_channel,timezone,created_at,updated_at) VALUES"
+                    " (%d,'g-%d','Pat','N%d','en','email',NULL,0,0);" % (i, i, i))
+        rows.append("INSERT INTO student_guardian (student_id,guardian_id) VALUES (%d,%d);"
+                    % (i, i))
+        rows.append("INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES"
+                    " (%d,'email','parent%d@example.org','active',0,0);" % (i, i))
+        rows.append("INSERT INTO guardian_contact VALUES (%d,%d);" % (i, i))
+    return "\n".join(rows)
+
+
+def test_an_announcement_is_spread_over_sessions_of_at_most_32(workdir, write_config, fake,
+                                                                sink, serve):
+    """200 e-mails with [smtp] workers = 2: every family gets one, and no SMTP session
+    carries more than 32 (the serve command's session size: a worker that took all that
+    was queued left the other idle, docs/senders.md)."""
+    n = 200
+    d = start_seeded(serve, make_config(write_config, fake, sink), big_school(n),
+                     r"event=started .*sms=on email=on")
+    try:
+        out = send(d.config, "--school", "--urgent", "--text", "Picture day is Friday.")
+        assert out["deliveries"] == {"sms": 0, "email": n}
+        msgs = sink.wait(n)
+        assert sorted(m["to"][0] for m in msgs) == \
+            sorted("parent%d@example.org" % i for i in range(1, n + 1))
+        per_session = {}
+        for m in msgs:
+            per_session[m["session"]] = per_session.get(m["session"], 0) + 1
+        assert max(per_session.values()) <= 32, per_session
+        assert len(per_session) >= 7, per_session          # ceil(200 / 32)
+        poll(lambda: query(d.db, "SELECT count(*) FROM delivery WHERE state = 'sent'")
+             == [(n,)], what="every delivery recorded as sent")
+    finally:
+        assert d.stop() == 0, d.log()[-3000:]
+    assert d.error_lines() == [], d.error_lines()
