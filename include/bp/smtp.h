@@ -30,6 +30,7 @@ struct bp_smtp_opts {
     const char *host;             /* relay host name or address */
     unsigned port;                /* 25, 587... */
     enum bp_smtp_tls starttls;    /* [smtp] starttls no|try|required */
+    const char *ca_file;          /* PEM CAs for the relay's certificate; ""/NULL: the system's */
     const char *username;         /* "" or NULL: no AUTH */
     const char *password;
     const char *from_address;     /* envelope sender and From: address */

@@ -84,6 +84,7 @@ static int start_email(uv_loop_t *loop, const struct bp_conf *c, struct bp_sende
         .starttls = c->smtp_starttls == BP_CONF_TLS_NO    ? BP_SMTP_TLS_NO
                     : c->smtp_starttls == BP_CONF_TLS_TRY ? BP_SMTP_TLS_TRY
                                                           : BP_SMTP_TLS_REQUIRED,
+        .ca_file = c->smtp_ca_file,
         .username = c->smtp_username, .password = c->smtp_password,
         .from_address = c->smtp_from_address,
         .from_name = c->smtp_from_name[0] ? c->smtp_from_name : c->school_name,

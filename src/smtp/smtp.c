@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <auth-client.h>
+#include <openssl/ssl.h>          /* before libesmtp.h: smtp_starttls_set_ctx */
 #include <libesmtp.h>
 
 #include "bp/base.h"
@@ -53,6 +54,7 @@ static void on_closed(uv_handle_t *h)
     uv_mutex_destroy(&s->mu);
     uv_cond_destroy(&s->cv);
     free(s->threads);
+    SSL_CTX_free(s->tls);
     free(s->server);
     free(s->username);
     free(s->password);
@@ -174,7 +176,12 @@ int bp_smtp_sender_new(uv_loop_t *loop, const struct bp_smtp_opts *o,
     if (rc)
         return rc;
     uv_once(&once, global_init);
+    SSL_CTX *tls = NULL;
+    if (o->starttls != BP_SMTP_TLS_NO &&
+        (tls = bp__smtp_tls_ctx(o->host, o->ca_file, eb)) == NULL)
+        return BP_ECONFIG;
     struct bp_smtp *s = bp_xcalloc(1, sizeof *s);
+    s->tls = tls;
     s->loop = loop;
     size_t n = strlen(o->host) + 16;
     s->server = bp_xmalloc(n);

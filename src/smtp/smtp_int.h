@@ -13,7 +13,11 @@
 
 #include <stdbool.h>
 
+#include <openssl/ssl.h>   /* before libesmtp.h: it declares smtp_starttls_set_ctx then */
+#include <libesmtp.h>
 #include <uv.h>
+
+#include "bp/err.h"
 
 #include "bp/send.h"
 #include "bp/smtp.h"
@@ -49,6 +53,7 @@ struct bp_smtp {
     char *server;                 /* "host:port" */
     char *username, *password, *from_address, *from_name;
     enum bp_smtp_tls starttls;
+    SSL_CTX *tls;                 /* NULL when starttls = no (smtp_tls.c) */
     long timeout_ms;
     unsigned batch_max;
 };
@@ -56,6 +61,25 @@ struct bp_smtp {
 void bp__smtp_list_push(struct smtp_list *l, struct smtp_job *j);
 struct smtp_job *bp__smtp_list_pop(struct smtp_list *l);
 void bp__smtp_worker_main(void *arg);
+
+/* ---- STARTTLS (smtp_tls.c) ---- */
+
+/* The sender's TLS context: TLS 1.2, the CAs of ca_file (NULL or
+ * "": the system's store), the certificate must name host (a name or an IP
+ * address).  NULL with a message in eb when ca_file cannot be read. */
+SSL_CTX *bp__smtp_tls_ctx(const char *host, const char *ca_file, struct bp_errbuf *eb);
+
+/* What one session's STARTTLS came to, filled by bp__smtp_tls_event (the
+ * session's libesmtp event callback, arg = the watch). */
+struct bp__smtp_tls_watch {
+    bool verify;                  /* in: starttls = required (try: opportunistic) */
+    bool on;                      /* TLS in use */
+    bool refused;                 /* the relay's certificate refused: why */
+    bool not_offered;             /* starttls = required and the relay has none */
+    char why[160];
+};
+
+void bp__smtp_tls_event(smtp_session_t session, int event, void *arg, ...);
 
 /* One SMTP reply as libesmtp reports it (code 0: none arrived). */
 struct bp__smtp_reply {

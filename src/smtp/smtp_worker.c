@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <auth-client.h>
+#include <openssl/ssl.h>          /* before libesmtp.h: smtp_starttls_set_ctx */
 #include <libesmtp.h>
 
 #include "bp/base.h"
@@ -69,12 +70,16 @@ static void reply_of(const smtp_status_t *st, struct bp__smtp_reply *r)
     r->text = st->text;
 }
 
-static smtp_session_t new_session(struct bp_smtp *s, auth_context_t *auth)
+static smtp_session_t new_session(struct bp_smtp *s, auth_context_t *auth,
+                                  struct bp__smtp_tls_watch *tw)
 {
     smtp_session_t ss = smtp_create_session();
     if (!ss)
         return NULL;
     smtp_set_server(ss, s->server);
+    smtp_set_eventcb(ss, bp__smtp_tls_event, tw);
+    if (s->tls != NULL)
+        smtp_starttls_set_ctx(ss, s->tls);   /* a reference; smtp_tls.c says why */
     static const int which[] = { Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA,
                                  Timeout_TRANSFER, Timeout_DATA2 };
     for (size_t i = 0; i < BP_ARRAY_LEN(which); i++)
@@ -100,11 +105,28 @@ static void bad_message(struct smtp_job *j, const char *why)
     snprintf(j->res.error_detail, sizeof j->res.error_detail, "%s", why);
 }
 
+/* STARTTLS went wrong (the relay's certificate refused, or starttls =
+ * required and none offered): libesmtp QUIT before any message, so each
+ * has no reply at all.  TRANSIENT: a relay's certificate gets fixed or
+ * renewed, and the announcement should then still go out (until the
+ * outbox's retry deadline); the reason is in error_detail, logged by the
+ * outbox with the result. */
+static void tls_failed(const struct bp__smtp_tls_watch *tw, struct bp_send_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->cls = BP_SEND_TRANSIENT;
+    snprintf(r->error_code, sizeof r->error_code, "tls");
+    snprintf(r->error_detail, sizeof r->error_detail, "%s",
+             tw->refused ? tw->why : "STARTTLS is required and the relay does not offer it");
+}
+
 /* Sends slots[0..n) over one session; fills each job's result. */
 static void send_batch(struct bp_smtp *s, struct slot *sl, size_t n)
 {
     auth_context_t auth = NULL;
-    smtp_session_t ss = new_session(s, &auth);
+    struct bp__smtp_tls_watch tw = { s->starttls == BP_SMTP_TLS_REQUIRED, false, false, false,
+                                     "" };
+    smtp_session_t ss = new_session(s, &auth, &tw);
     size_t used = 0;
     struct auth_watch aw = { false, false };
     if (ss && auth)
@@ -146,6 +168,8 @@ static void send_batch(struct bp_smtp *s, struct slot *sl, size_t n)
                           &sl[i].j->res);
         if (auth_failed && mail.code == 535)
             snprintf(sl[i].j->res.error_code, sizeof sl[i].j->res.error_code, "auth");
+        else if ((tw.refused || tw.not_offered) && mail.code == 0)
+            tls_failed(&tw, &sl[i].j->res);
     }
     if (ss)
         smtp_destroy_session(ss);         /* statuses were read above */

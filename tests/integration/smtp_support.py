@@ -2,7 +2,8 @@
 """A real SMTP server for tests: Debian's aiosmtpd Controller on loopback.
 
 Sink keeps every message it accepted (envelope + raw bytes, as received,
-and the number of the SMTP session that carried it) and counts sessions; subclass it to answer RCPT or DATA differently.
+the number of the SMTP session that carried it and whether it came over
+TLS) and counts sessions; subclass it to answer RCPT or DATA differently.
 The `sink` fixture (import it into the test module) runs one on a free
 port and stops it afterwards:
 
@@ -17,6 +18,9 @@ Waits are for events with deadlines (conftest.poll), never fixed sleeps.
 """
 import contextlib
 import email.policy
+import os
+import ssl
+import subprocess
 import threading
 
 import pytest
@@ -48,7 +52,8 @@ class Sink:
         with self.lock:
             self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
                                   "raw": envelope.original_content,
-                                  "session": getattr(session, "bp_number", 0)})
+                                  "session": getattr(session, "bp_number", 0),
+                                  "tls": session.ssl is not None})
         return "250 Message accepted for delivery"
 
     def count(self):
@@ -63,6 +68,30 @@ class Sink:
         """The messages received so far once there are at least n."""
         return poll(lambda: (lambda m: m if len(m) >= n else None)(self.snapshot()),
                     deadline, "%d e-mail(s) at the SMTP sink" % n)
+
+
+def tls_files(directory, names=("DNS:localhost",)):
+    """A test certificate authority and a relay certificate it signed for names
+    (subjectAltName entries), made with the openssl command: returns (ca.pem,
+    ssl.SSLContext for the relay, to pass as running(..., tls_context=...))."""
+    ca_key, ca = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    key, csr = os.path.join(directory, "relay.key"), os.path.join(directory, "relay.csr")
+    cert, ext = os.path.join(directory, "relay.pem"), os.path.join(directory, "relay.ext")
+    quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=Backpack test CA", "-keyout", ca_key, "-out", ca,
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign"], **quiet)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=relay",
+                    "-keyout", key, "-out", csr], **quiet)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n" % ",".join(names))
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "2", "-out", cert, "-extfile", ext], **quiet)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ca, ctx
 
 
 @contextlib.contextmanager

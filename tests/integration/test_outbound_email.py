@@ -403,3 +403,31 @@ def test_an_announcement_is_spread_over_sessions_of_at_most_32(workdir, write_co
     finally:
         assert d.stop() == 0, d.log()[-3000:]
     assert d.error_lines() == [], d.error_lines()
+
+
+def test_the_daemon_sends_over_starttls_to_a_relay_it_verifies(workdir, write_config, fake,
+                                                               serve, tmp_path):
+    """[smtp] starttls = required, host = localhost, ca_file = the relay's authority: every
+    e-mail goes over TLS, in two sessions (33 e-mails, 32 per session)."""
+    import smtp_support
+    ca, ctx = smtp_support.tls_files(str(tmp_path))
+    with smtp_support.running(smtp_support.Sink(), tls_context=ctx,
+                              require_starttls=True) as relay:
+        config = write_config(
+            server={"public_url": PUBLIC_URL}, school={"name": SCHOOL},
+            sms={"enabled": "false"},
+            smtp={"enabled": "true", "host": "localhost", "port": str(relay.port),
+                  "starttls": "required", "ca_file": ca, "from_address": FROM,
+                  "reply_domain": REPLY_DOMAIN, "workers": "1", "timeout": "5s"})
+        d = start_seeded(serve, config, big_school(33), r"event=started .*email=on")
+        try:
+            out = send(d.config, "--school", "--urgent", "--text", "Bus 4 is late today.")
+            assert out["deliveries"] == {"sms": 0, "email": 33}
+            msgs = relay.wait(33)
+            assert all(m["tls"] for m in msgs)
+            assert len({m["session"] for m in msgs}) == 2
+            poll(lambda: query(d.db, "SELECT count(*) FROM delivery WHERE state = 'sent'")
+                 == [(33,)], what="every delivery recorded as sent")
+        finally:
+            assert d.stop() == 0, d.log()[-3000:]
+        assert d.error_lines() == [], d.error_lines()

@@ -216,3 +216,85 @@ def test_auth_plain(password, expect):
     if expect != "ok":
         assert r["code"] == "auth"
     assert len(handler.messages) == (1 if expect == "ok" else 0)
+
+
+# ---- STARTTLS ---------------------------------------------------------------
+# The relay offers STARTTLS with a certificate for "localhost" signed by a test
+# authority (smtp_support.tls_files); the sender reaches it as "localhost".
+
+@pytest.fixture
+def tls_relay(tmp_path):
+    ca, ctx = smtp_support.tls_files(str(tmp_path))
+    with smtp_support.running(Sink(), tls_context=ctx, require_starttls=True) as handler:
+        handler.ca_file = ca
+        yield handler
+
+
+def test_starttls_over_many_sessions_with_the_schools_authority(tls_relay):
+    # 30 sessions of 2 on 2 workers: each session its own handshake on the one
+    # context (libesmtp 1.1.0's own context was freed after the first session)
+    n = 60
+    res = run(tls_relay.port, [job("t%d@school.example" % i, to="p%d@example.org" % i)
+                               for i in range(n)],
+              "--host", "localhost", "--starttls", "required", "--ca-file", tls_relay.ca_file,
+              "--workers", "2", "--batch", "2")
+    assert [r for r in res.values() if r["cls"] != "ok"] == []
+    assert len(tls_relay.messages) == n
+    assert len({m["session"] for m in tls_relay.messages}) == n // 2
+    assert all(m["tls"] for m in tls_relay.messages)
+    assert max(r["ms"] for r in res.values()) < 3000          # no session waited out a timeout
+
+
+def tls_refused(port, *args):
+    res = run(port, [job("r%d@school.example" % i) for i in range(3)], "--batch", "2", *args)
+    assert {r["cls"] for r in res.values()} == {"transient"}, res
+    assert {r["code"] for r in res.values()} == {"tls"}, res
+    return {r["detail"] for r in res.values()}
+
+
+def test_a_relay_certificate_from_an_unknown_authority_is_refused(tls_relay):
+    # no ca_file: the system's store, which does not know the test authority
+    assert tls_refused(tls_relay.port, "--host", "localhost", "--starttls", "required") == {
+        "STARTTLS: the relay's certificate was refused: unable to get local issuer certificate"}
+    assert tls_relay.messages == []
+
+
+def test_a_relay_certificate_for_another_name_is_refused(tls_relay):
+    # reached by its address: the certificate names only "localhost"
+    assert tls_refused(tls_relay.port, "--host", "127.0.0.1", "--starttls", "required",
+                       "--ca-file", tls_relay.ca_file) == {
+        "STARTTLS: the relay's certificate was refused: IP address mismatch"}
+    assert tls_relay.messages == []
+
+
+def test_starttls_try_encrypts_without_checking_the_certificate(tls_relay):
+    # opportunistic, as MTAs do: an unknown authority and another name, still TLS
+    res = run(tls_relay.port, [job("o%d@school.example" % i) for i in range(4)],
+              "--starttls", "try", "--batch", "2")
+    assert {r["cls"] for r in res.values()} == {"ok"}, res
+    assert [m["tls"] for m in tls_relay.messages] == [True] * 4
+
+
+def test_starttls_required_and_not_offered_sends_nothing(sink):
+    assert tls_refused(sink.port, "--starttls", "required") == {
+        "STARTTLS is required and the relay does not offer it"}
+    assert sink.messages == [] and sink.sessions >= 1
+
+
+def test_a_certificate_address_in_the_relays_certificate_works(tmp_path):
+    ca, ctx = smtp_support.tls_files(str(tmp_path), names=("IP:127.0.0.1",))
+    with smtp_support.running(Sink(), tls_context=ctx, require_starttls=True) as relay:
+        res = run(relay.port, [job("ip@school.example")], "--starttls", "required",
+                  "--ca-file", ca)
+        assert res["ip@school.example"]["cls"] == "ok", res
+        assert [m["tls"] for m in relay.messages] == [True]
+
+
+def test_an_unreadable_ca_file_stops_the_sender_at_start(tmp_path):
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate\n")
+    p = subprocess.run([driver_path(), "--host", "localhost", "--port", "25", "--from", FROM,
+                        "--starttls", "required", "--ca-file", str(bad)],
+                       input="", capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2
+    assert "ca_file" in p.stderr

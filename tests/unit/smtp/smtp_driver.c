@@ -6,7 +6,7 @@
  *
  *   smtp_driver --host H --port P --from ADDR [--from-name NAME]
  *               [--workers N] [--timeout-ms N] [--batch N]
- *               [--starttls no|try|required] [--user U --pass P]
+ *               [--starttls no|try|required] [--ca-file PEM] [--user U --pass P]
  *               [--close-after-submit] [--bench N]
  *
  * Jobs: JSON lines on stdin with the fields of struct bp_send_job ("to",
@@ -150,6 +150,7 @@ static int parse_args(int argc, char **argv, struct bp_smtp_opts *o, size_t *ben
         else if (!strcmp(a, "--batch")) o->batch_max = (unsigned)atoi(v);
         else if (!strcmp(a, "--user")) o->username = v;
         else if (!strcmp(a, "--pass")) o->password = v;
+        else if (!strcmp(a, "--ca-file")) o->ca_file = v;
         else if (!strcmp(a, "--starttls"))
             o->starttls = !strcmp(v, "required") ? BP_SMTP_TLS_REQUIRED
                         : !strcmp(v, "try") ? BP_SMTP_TLS_TRY : BP_SMTP_TLS_NO;
