@@ -298,3 +298,19 @@ def test_an_unreadable_ca_file_stops_the_sender_at_start(tmp_path):
                        input="", capture_output=True, text=True, timeout=30)
     assert p.returncode == 2
     assert "ca_file" in p.stderr
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_auth_after_starttls_as_on_a_submission_port(tmp_path):
+    # the usual school relay (port 587): STARTTLS required, then AUTH, which
+    # aiosmtpd offers only over TLS (auth_require_tls)
+    ca, ctx = smtp_support.tls_files(str(tmp_path))
+    handler, auth = Sink(), Authenticator()
+    with smtp_support.running(handler, tls_context=ctx, require_starttls=True,
+                              authenticator=auth, auth_required=True):
+        res = run(handler.port, [job("s%d@school.example" % i) for i in range(4)],
+                  "--host", "localhost", "--starttls", "required", "--ca-file", ca,
+                  "--user", "mailer", "--pass", "s3cret", "--batch", "2")
+    assert {r["cls"] for r in res.values()} == {"ok"}, res
+    assert [ok for _, _, ok in auth.seen] == [True, True]          # one login per session
+    assert [m["tls"] for m in handler.messages] == [True] * 4
