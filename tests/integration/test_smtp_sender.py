@@ -314,3 +314,18 @@ def test_auth_after_starttls_as_on_a_submission_port(tmp_path):
     assert {r["cls"] for r in res.values()} == {"ok"}, res
     assert [ok for _, _, ok in auth.seen] == [True, True]          # one login per session
     assert [m["tls"] for m in handler.messages] == [True] * 4
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_auth_login_when_the_relay_offers_no_plain(tmp_path):
+    # Office 365's submission port offers "AUTH LOGIN XOAUTH2", no PLAIN
+    ca, ctx = smtp_support.tls_files(str(tmp_path))
+    handler, auth = Sink(), Authenticator()
+    with smtp_support.running(handler, tls_context=ctx, require_starttls=True,
+                              authenticator=auth, auth_required=True,
+                              auth_exclude_mechanism=["PLAIN"]):
+        res = run(handler.port, [job("l1@school.example")], "--host", "localhost",
+                  "--starttls", "required", "--ca-file", ca, "--user", "mailer",
+                  "--pass", "s3cret")
+    assert res["l1@school.example"]["cls"] == "ok", res
+    assert auth.seen == [("LOGIN", b"mailer", True)]
