@@ -4,7 +4,9 @@
  * and the environment were applied: the school's time zone must exist in
  * the system's IANA database, the default country is an ISO 3166 alpha-2
  * code (upper-cased here), the default locale a plausible BCP 47 tag, the
- * public URL an http(s) URL, and SMS needs its credentials when enabled.
+ * public URL an http(s) URL, SMS needs its credentials when enabled, and the
+ * certificate-authority files named for SMTP and IMAP can be read (whether
+ * they hold certificates is found when the sender or the poller starts).
  * Runtime modules can then trust these fields without re-checking.
  */
 #include <fcntl.h>
@@ -129,6 +131,10 @@ int bp__conf_check(struct bp_conf *c, int *bad_key, char *why, size_t whylen)
     if (c->sms_from_number[0] != '\0' && !e164_ok(c->sms_from_number))
         return bad(bad_key, "sms", "from_number", why, whylen,
                    "expected an E.164 number such as +15551230000");
+    if (c->smtp_ca_file[0] != '\0' && access(c->smtp_ca_file, R_OK) != 0)
+        return bad(bad_key, "smtp", "ca_file", why, whylen, "cannot read this file");
+    if (c->imap_ca_file[0] != '\0' && access(c->imap_ca_file, R_OK) != 0)
+        return bad(bad_key, "imap", "ca_file", why, whylen, "cannot read this file");
     if (c->sms_enabled) {
         if (c->sms_account_sid[0] == '\0')
             return bad(bad_key, "sms", "account_sid", why, whylen,

@@ -152,6 +152,10 @@ static void test_semantic(void)
     EXPECT_ERR(MINIMAL "[sms]\nenabled = true\naccount_sid = AC1\n", 0,
                "[sms] auth_token: required when");
     EXPECT_ERR(MINIMAL "[sms]\nfrom_number = 5551230000\n", 6, "E.164");
+    EXPECT_ERR(MINIMAL "[smtp]\nca_file = /nonexistent/ca.pem\n", 6,
+               "[smtp] ca_file: cannot read this file");
+    EXPECT_ERR(MINIMAL "[imap]\nca_file = /nonexistent/ca.pem\n", 6,
+               "[imap] ca_file: cannot read this file");
 }
 
 static void test_secrets_in_file(void)
