@@ -292,11 +292,13 @@ struct bp_store_results {
     size_t n;
     int64_t now_ms;
     int64_t missing;               /* output: rows no longer in sending */
+    int64_t early_applied;         /* output: kept provider statuses applied (status.c) */
 };
 
 /* bp_store_write_fn (arg: struct bp_store_results): applies every result
  * (sending -> to) and the contact changes they call for (with a
- * consent_event, source 'carrier' or 'email'). */
+ * consent_event, source 'carrier' or 'email'), then the provider statuses
+ * that came for a recorded sid before it was recorded (bp/store_status.h). */
 BP_WUR int bp_store_record_results(struct bp_store *s, void *arg);
 
 /* Counts for /metrics: calls fn once per (channel, state) with rows.  Any

@@ -12,6 +12,10 @@
  * 21610 (the recipient unsubscribed at the carrier) opts it out; 30003,
  * 30005, 30006 (unreachable, unknown, landline) mark it invalid -- each with
  * a consent_event (source 'carrier').
+ *
+ * A status for a sid no delivery has yet is kept (`kept`) and applied when
+ * the send's result records that sid (bp_store_record_results): providers
+ * can call back before the writer has recorded their answer to the send.
  */
 #ifndef BP_STORE_STATUS_H
 #define BP_STORE_STATUS_H
@@ -28,8 +32,10 @@ struct bp_store_status_update {
     const char *status;          /* provider status word */
     const char *error_code;      /* NULL when none */
     int64_t now_ms;
+    bool replay;                 /* applying a kept status: never keep it again */
     /* output */
     bool found;                  /* a delivery has this provider id */
+    bool kept;                   /* none has (yet): kept for when one does */
     bool applied;                /* its state changed */
     char old_state[16];
     char new_state[16];

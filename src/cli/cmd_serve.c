@@ -65,8 +65,6 @@ static unsigned sms_window(const struct bp_conf *c)
     return w;
 }
 
-/* [smtp] -> the e-mail sender (docs/senders.md).  The From name defaults
- * to the school's name; starttls no|try|required is the enum's index. */
 /* E-mails per SMTP session, and the e-mail window: two sessions' worth per
  * worker.  The outbox refills a channel when half its window has come back,
  * so a worker that ends its session finds the next one's e-mails already
@@ -76,6 +74,8 @@ static unsigned sms_window(const struct bp_conf *c)
  * (docs/benchmarks.md, e-mail drain). */
 #define EMAIL_PER_SESSION 32
 
+/* [smtp] -> the e-mail sender (docs/senders.md).  The From name defaults
+ * to the school's name; starttls no|try|required is the enum's index. */
 static int start_email(uv_loop_t *loop, const struct bp_conf *c, struct bp_sender *out,
                        struct bp_errbuf *eb)
 {

@@ -22,9 +22,11 @@
 #define MAX_FORM_FIELDS 256
 #define TWIML_EMPTY "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
 
-enum result { R_STORED, R_DUPLICATE, R_BAD_REQUEST, R_FORBIDDEN, R_ERROR, R_N };
+/* R_KEPT: a status callback for a sid no delivery has yet, kept until the
+ * send's result records it (src/store/status.c). */
+enum result { R_STORED, R_DUPLICATE, R_BAD_REQUEST, R_FORBIDDEN, R_ERROR, R_KEPT, R_N };
 static const char *const result_names[R_N] = {
-    "stored", "duplicate", "bad_request", "forbidden", "error",
+    "stored", "duplicate", "bad_request", "forbidden", "error", "kept",
 };
 
 struct bp_ingest {
@@ -138,10 +140,10 @@ static void on_status_done(struct bp_store_wreq *w, int status)
                      u->provider_msg_id, bp_err_name(status));
         bp_http_respond(c->req, 500, "text/plain", "store failed", 12);
     } else {
-        count(c->ing, true, R_STORED);
-        if (!u->found)
-            bp_log_notice("ingest", "status_unknown_message", "sid=%s status=%s",
-                          u->provider_msg_id, u->status);
+        count(c->ing, true, u->kept ? R_KEPT : R_STORED);
+        if (u->kept)        /* usual when the provider calls back at once */
+            bp_log_debug("ingest", "status_kept", "sid=%s status=%s",
+                         u->provider_msg_id, u->status);
         else    /* per callback: debug, unless the contact changed */
             bp_log(u->contact_change ? BP_LOG_INFO : BP_LOG_DEBUG, "ingest", "delivery_status",
                    "sid=%s status=%s from=%s to=%s applied=%d error=%s contact=%s",

@@ -18,7 +18,6 @@
 #include <uv.h>
 
 #include "bp/err.h"
-
 #include "bp/send.h"
 #include "bp/smtp.h"
 

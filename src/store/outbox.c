@@ -563,7 +563,7 @@ int bp_store_record_results(struct bp_store *s, void *arg)
     struct bp_store_results *rs = arg;
     int rc;
 
-    rs->missing = 0;
+    rs->missing = rs->early_applied = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const struct bp_store_result *r = &rs->v[i];
         struct bp_dstate_change ch = {
@@ -588,6 +588,13 @@ int bp_store_record_results(struct bp_store *s, void *arg)
         }
         if (rc < 0)
             return rc;
+        if (ch.provider_msg_id != NULL) {
+            int applied;
+            if ((rc = bp__store_status_replay(s, ch.provider, ch.provider_msg_id, rs->now_ms,
+                                              &applied)) < 0)
+                return rc;
+            rs->early_applied += applied;
+        }
         if (r->contact_status != NULL &&
             (rc = contact_change(s, r, rs->now_ms)) < 0)
             return rc;

@@ -66,6 +66,12 @@ int bp__store_file_inbound(struct bp_store *s, int64_t message_id,
                            int64_t conversation_id, const char *reason,
                            const char *candidates, int64_t now_ms);
 
+/* Applies, in order, the statuses kept for (provider, sid) before a
+ * delivery had that sid, and forgets them; *applied = how many changed the
+ * delivery (src/store/status.c).  0 or BP_E... */
+int bp__store_status_replay(struct bp_store *s, const char *provider, const char *sid,
+                            int64_t now_ms, int *applied);
+
 /* Runs a statement-less SQL script (schema, pragmas).  eb may be NULL. */
 int bp__store_exec(struct bp_store *s, const char *sql, struct bp_errbuf *eb);
 

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from sms_support import BIN, FakeTwilio, query, school_config
+from conftest import free_port, http_request
 from conftest import poll as wait_for  # noqa: E402
 
 # this file's default deadline
@@ -192,3 +193,41 @@ def test_a_rate_limited_sender_claims_one_seconds_worth(write_config, workdir, f
         time.sleep(0.05)      # sampling the states while the bucket paces the sends
     assert 1 <= most <= 2, most
     assert fake.stats(tokens=True)["sends"] == n
+
+
+def test_status_callbacks_that_come_before_the_reply_are_applied(write_config, workdir, serve):
+    """The provider's callbacks ("sent", then "undelivered" 21610) reach the daemon before
+    the 201 of the send they are about (the imitation holds the 201 until they are answered):
+    they are kept, then applied when the result records the message sid."""
+    port = free_port()
+    with FakeTwilio() as fake:
+        url = "http://127.0.0.1:%d" % port       # the callbacks come to this daemon
+        config = write_config(
+            server={"listen": "127.0.0.1:%d" % port, "public_url": url},
+            sms={"enabled": "true", "account_sid": fake.account_sid,
+                 "auth_token": fake.auth_token, "from_number": "+15550109999",
+                 "api_base": fake.base_url})
+        db = os.path.join(workdir, "backpack.db")
+        subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
+        import sqlite3
+        con = sqlite3.connect(db)
+        con.executescript(SEED)
+        con.commit()
+        con.close()
+        fake.configure_callbacks(to="+15550100020", before_reply=True,
+                                 sequence=[{"status": "sent"},
+                                           {"status": "undelivered", "error_code": 21610}])
+        d = serve(config)
+        d.wait_log(r"event=started")
+        send(config, "--student", "stu-10", "--text", "hello", "--urgent")
+        poll(lambda: query(db, "SELECT state, error_code FROM delivery WHERE contact_id = 30")
+             == [("undeliverable", "21610")], what="the kept statuses applied")
+        assert query(db, "SELECT status FROM contact WHERE id = 30") == [("opted_out",)]
+        assert query(db, "SELECT count(*) FROM delivery_status_early") == [(0,)]
+        hooks = fake.webhooks(kind="status")["items"]
+        assert [(h["params"]["MessageStatus"], h["status"]) for h in hooks] == [
+            ("sent", 200), ("undelivered", 200)]
+        _, _, body = http_request(d.port, "GET", "/metrics")
+        assert b'backpack_sms_webhooks_total{kind="status",result="kept"} 2\n' in body
+        assert d.stop() == 0
+        assert d.error_lines() == []

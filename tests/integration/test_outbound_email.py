@@ -22,6 +22,7 @@ import pytest
 from conftest import http_request, start_seeded
 from conftest import poll
 from sms_support import BIN, FakeTwilio, query
+import smtp_support
 from smtp_support import STRICT, sink  # noqa: F401
 
 PUBLIC_URL = "https://backpack.example.org"
@@ -409,7 +410,6 @@ def test_the_daemon_sends_over_starttls_to_a_relay_it_verifies(workdir, write_co
                                                                serve, tmp_path):
     """[smtp] starttls = required, host = localhost, ca_file = the relay's authority: every
     e-mail goes over TLS, in two sessions (33 e-mails, 32 per session)."""
-    import smtp_support
     ca, ctx = smtp_support.tls_files(str(tmp_path))
     with smtp_support.running(smtp_support.Sink(), tls_context=ctx,
                               require_starttls=True) as relay:

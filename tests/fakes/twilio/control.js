@@ -131,6 +131,10 @@ function configureCallbacks(state, body) {
       }
       state.callbackScripts.set(body.to, body.sequence);
     }
+    if (body.before_reply !== undefined) {
+      if (body.before_reply) state.callbackFirst.add(body.to);
+      else state.callbackFirst.delete(body.to);
+    }
   }
   return { mode: state.callbackMode, scripted: Object.fromEntries(state.callbackScripts) };
 }

@@ -199,8 +199,13 @@ function finish(state, req, res, rec, f, m, token) {
   state.stats.sends++;
   if (t) t.sid = msg.sid;
   rec.response = { status: 201, sid: msg.sid };
-  sendJson(res, 201, msg.json);
   const cb = first(f.StatusCallback) || state.callbackBase;
+  const early = cb ? state.statusBeforeReply(msg.sid, first(f.To), cb) : null;
+  if (early) {
+    early.then(() => sendJson(res, 201, msg.json));
+    return undefined;
+  }
+  sendJson(res, 201, msg.json);
   if (cb) state.scheduleStatus(msg.sid, first(f.To), cb);
   return undefined;
 }

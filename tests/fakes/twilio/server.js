@@ -64,6 +64,7 @@ function makeState(opts) {
     state.unsubscribed = new Set();
     state.callbackMode = opts.callbacks;
     state.callbackScripts = new Map(); /* To -> status sequence */
+    state.callbackFirst = new Set();   /* To numbers whose callbacks precede the 201 */
     state.webhookSeq = 0;
     state.webhooks = [];          /* every POST made to the application */
     state.stats = { sends: 0, replays: 0 };
@@ -103,6 +104,16 @@ function makeState(opts) {
     if (state.callbackMode === 'off') return;
     const seq = state.callbackScripts.get(to) || AUTO_SEQUENCE;
     setImmediate(() => webhooks.runSequence(state, sid, url, seq));
+  };
+
+  /* For a To number configured with before_reply: posts the whole status
+   * sequence and resolves once the application has answered every callback,
+   * so that the create request's 201 can follow (a reply slower than the
+   * callbacks, as the network may deliver them).  Null otherwise. */
+  state.statusBeforeReply = (sid, to, url) => {
+    if (state.callbackMode === 'off' || !state.callbackFirst.has(to)) return null;
+    state.callbackUrls.set(sid, url);
+    return webhooks.runSequence(state, sid, url, state.callbackScripts.get(to) || AUTO_SEQUENCE);
   };
 
   /* Message resources as objects, for the rare paths that read or change them. */
