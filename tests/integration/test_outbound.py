@@ -13,7 +13,7 @@ import time
 import pytest
 
 from sms_support import BIN, FakeTwilio, query, school_config
-from conftest import free_port, http_request
+from conftest import free_port, http_request, start_seeded
 from conftest import poll as wait_for  # noqa: E402
 
 # this file's default deadline
@@ -159,8 +159,6 @@ def test_a_rate_limited_sender_claims_one_seconds_worth(write_config, workdir, f
         sms={"enabled": "true", "account_sid": fake.account_sid,
              "auth_token": fake.auth_token, "from_number": "+15550109999",
              "api_base": fake.base_url, "rate_per_second": "2"})
-    db = os.path.join(workdir, "backpack.db")
-    subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
     rows = ["INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,"
             "0,0);"]
     for i in range(1, n + 1):
@@ -173,13 +171,8 @@ def test_a_rate_limited_sender_claims_one_seconds_worth(write_config, workdir, f
                  "INSERT INTO contact (id,kind,address,created_at,updated_at) VALUES"
                  " (%d,'sms','+1555010%04d',0,0);" % (i, i),
                  "INSERT INTO guardian_contact VALUES (%d,%d);" % (i, i)]
-    import sqlite3
-    con = sqlite3.connect(db)
-    con.executescript("\n".join(rows))
-    con.commit()
-    con.close()
-    d = serve(config)
-    d.wait_log(r"event=started")
+    d = start_seeded(serve, config, "\n".join(rows))
+    db = d.db
     assert send(config, "--school", "--urgent", "--text", "Early release at noon.")[
         "deliveries"] == {"sms": n, "email": 0}
     fake.requests(min_count=1, timeout_ms=10000)
@@ -207,18 +200,11 @@ def test_status_callbacks_that_come_before_the_reply_are_applied(write_config, w
             sms={"enabled": "true", "account_sid": fake.account_sid,
                  "auth_token": fake.auth_token, "from_number": "+15550109999",
                  "api_base": fake.base_url})
-        db = os.path.join(workdir, "backpack.db")
-        subprocess.run([BIN, "migrate", "-c", config], check=True, capture_output=True)
-        import sqlite3
-        con = sqlite3.connect(db)
-        con.executescript(SEED)
-        con.commit()
-        con.close()
         fake.configure_callbacks(to="+15550100020", before_reply=True,
                                  sequence=[{"status": "sent"},
                                            {"status": "undelivered", "error_code": 21610}])
-        d = serve(config)
-        d.wait_log(r"event=started")
+        d = start_seeded(serve, config, SEED)
+        db = d.db
         send(config, "--student", "stu-10", "--text", "hello", "--urgent")
         poll(lambda: query(db, "SELECT state, error_code FROM delivery WHERE contact_id = 30")
              == [("undeliverable", "21610")], what="the kept statuses applied")
