@@ -4,7 +4,9 @@
  * and the environment were applied: the school's time zone must exist in
  * the system's IANA database, the default country is an ISO 3166 alpha-2
  * code (upper-cased here), the default locale a plausible BCP 47 tag, the
- * public URL an http(s) URL, SMS needs its credentials when enabled, and the
+ * public URL an http(s) URL (its trailing slashes dropped here: every user
+ * appends a path beginning with "/", and a StatusCallback ending in
+ * "//webhooks/..." is a path the router does not know), SMS needs its credentials when enabled, and the
  * certificate-authority files named for SMTP and IMAP can be read (whether
  * they hold certificates is found when the sender or the poller starts).
  * Runtime modules can then trust these fields without re-checking.
@@ -128,6 +130,9 @@ int bp__conf_check(struct bp_conf *c, int *bad_key, char *why, size_t whylen)
         !bp_str_starts_with(c->server_public_url, "http://"))
         return bad(bad_key, "server", "public_url", why, whylen,
                    "expected an http:// or https:// URL");
+    size_t scheme = bp_str_starts_with(c->server_public_url, "https://") ? 8 : 7;
+    for (size_t n = strlen(c->server_public_url); n > scheme && c->server_public_url[n - 1] == '/';)
+        c->server_public_url[--n] = '\0';
     if (c->sms_from_number[0] != '\0' && !e164_ok(c->sms_from_number))
         return bad(bad_key, "sms", "from_number", why, whylen,
                    "expected an E.164 number such as +15551230000");

@@ -196,7 +196,7 @@ def test_status_callbacks_that_come_before_the_reply_are_applied(write_config, w
     with FakeTwilio() as fake:
         url = "http://127.0.0.1:%d" % port       # the callbacks come to this daemon
         config = write_config(
-            server={"listen": "127.0.0.1:%d" % port, "public_url": url},
+            server={"listen": "127.0.0.1:%d" % port, "public_url": url + "/"},  # as typed
             sms={"enabled": "true", "account_sid": fake.account_sid,
                  "auth_token": fake.auth_token, "from_number": "+15550109999",
                  "api_base": fake.base_url})
@@ -210,6 +210,8 @@ def test_status_callbacks_that_come_before_the_reply_are_applied(write_config, w
              == [("undeliverable", "21610")], what="the kept statuses applied")
         assert query(db, "SELECT status FROM contact WHERE id = 30") == [("opted_out",)]
         assert query(db, "SELECT count(*) FROM delivery_status_early") == [(0,)]
+        req = fake.requests(to="+15550100020")["items"][0]
+        assert req["form"]["StatusCallback"] == url + "/webhooks/sms/twilio/status"
         hooks = fake.webhooks(kind="status")["items"]
         assert [(h["params"]["MessageStatus"], h["status"]) for h in hooks] == [
             ("sent", 200), ("undelivered", 200)]

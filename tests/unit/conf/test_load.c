@@ -79,8 +79,10 @@ static void test_values(void)
         "timezone = Europe/Paris\ndefault_country = fr\n"
         "default_locale = fr-CA\n"
         "[server]\nlisten = [::1]:0\nmax_body_bytes = 2M ; comment\n"
-        "idle_timeout = 2m\n[store]\nsynchronous = normal\n",
+        "idle_timeout = 2m\npublic_url = https://backpack.example.org//\n"
+        "[store]\nsynchronous = normal\n",
         &c, &eb));
+    ASSERT_STR_EQ(c->server_public_url, "https://backpack.example.org");  /* no trailing / */
     ASSERT_STR_EQ(c->server_listen, "[::1]:0");
     ASSERT_EQ(c->server_max_body_bytes, 2 * 1048576);
     ASSERT_EQ(c->server_idle_timeout, 120000);
