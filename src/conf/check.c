@@ -4,9 +4,10 @@
  * and the environment were applied: the school's time zone must exist in
  * the system's IANA database, the default country is an ISO 3166 alpha-2
  * code (upper-cased here), the default locale a plausible BCP 47 tag, the
- * public URL an http(s) URL (its trailing slashes dropped here: every user
- * appends a path beginning with "/", and a StatusCallback ending in
- * "//webhooks/..." is a path the router does not know), SMS needs its credentials when enabled, and the
+ * public URL and the SMS API base http(s) URLs (their trailing slashes
+ * dropped here: every user appends a path beginning with "/", and a
+ * StatusCallback ending in "//webhooks/..." is a path the router does not
+ * know), SMS needs its credentials when enabled, and the
  * certificate-authority files named for SMTP and IMAP can be read (whether
  * they hold certificates is found when the sender or the poller starts).
  * Runtime modules can then trust these fields without re-checking.
@@ -99,6 +100,19 @@ static bool e164_ok(const char *s)
     return n >= 7 && n <= 15;
 }
 
+/* A base URL other paths are appended to: http(s), and its trailing slashes
+ * dropped (the users append a path beginning with "/"). */
+static bool base_url(char *url)
+{
+    size_t scheme = bp_str_starts_with(url, "https://") ? 8
+                    : bp_str_starts_with(url, "http://") ? 7 : 0;
+    if (scheme == 0)
+        return false;
+    for (size_t n = strlen(url); n > scheme && url[n - 1] == '/';)
+        url[--n] = '\0';
+    return true;
+}
+
 static int bad(int *bad_key, const char *sec, const char *key, char *why,
                size_t whylen, const char *text)
 {
@@ -125,14 +139,12 @@ int bp__conf_check(struct bp_conf *c, int *bad_key, char *why, size_t whylen)
         return bad(bad_key, "school", "default_locale", why, whylen,
                    "expected a BCP 47 language tag such as en, es-419 or "
                    "zh-Hant");
-    if (c->server_public_url[0] != '\0' &&
-        !bp_str_starts_with(c->server_public_url, "https://") &&
-        !bp_str_starts_with(c->server_public_url, "http://"))
+    if (c->server_public_url[0] != '\0' && !base_url(c->server_public_url))
         return bad(bad_key, "server", "public_url", why, whylen,
                    "expected an http:// or https:// URL");
-    size_t scheme = bp_str_starts_with(c->server_public_url, "https://") ? 8 : 7;
-    for (size_t n = strlen(c->server_public_url); n > scheme && c->server_public_url[n - 1] == '/';)
-        c->server_public_url[--n] = '\0';
+    if (!base_url(c->sms_api_base))
+        return bad(bad_key, "sms", "api_base", why, whylen,
+                   "expected an http:// or https:// URL");
     if (c->sms_from_number[0] != '\0' && !e164_ok(c->sms_from_number))
         return bad(bad_key, "sms", "from_number", why, whylen,
                    "expected an E.164 number such as +15551230000");

@@ -80,9 +80,10 @@ static void test_values(void)
         "default_locale = fr-CA\n"
         "[server]\nlisten = [::1]:0\nmax_body_bytes = 2M ; comment\n"
         "idle_timeout = 2m\npublic_url = https://backpack.example.org//\n"
-        "[store]\nsynchronous = normal\n",
+        "[store]\nsynchronous = normal\n[sms]\napi_base = http://127.0.0.1:9/\n",
         &c, &eb));
     ASSERT_STR_EQ(c->server_public_url, "https://backpack.example.org");  /* no trailing / */
+    ASSERT_STR_EQ(c->sms_api_base, "http://127.0.0.1:9");
     ASSERT_STR_EQ(c->server_listen, "[::1]:0");
     ASSERT_EQ(c->server_max_body_bytes, 2 * 1048576);
     ASSERT_EQ(c->server_idle_timeout, 120000);
@@ -151,6 +152,7 @@ static void test_semantic(void)
     EXPECT_ERR(MINIMAL "default_locale = en_US\n", 5, "BCP 47");
     EXPECT_ERR(MINIMAL "default_locale = e\n", 5, "BCP 47");
     EXPECT_ERR(MINIMAL "[server]\npublic_url = ftp://x\n", 6, "http");
+    EXPECT_ERR(MINIMAL "[sms]\napi_base = api.twilio.com\n", 6, "[sms] api_base: expected an http");
     EXPECT_ERR(MINIMAL "[sms]\nenabled = true\naccount_sid = AC1\n", 0,
                "[sms] auth_token: required when");
     EXPECT_ERR(MINIMAL "[sms]\nfrom_number = 5551230000\n", 6, "E.164");
