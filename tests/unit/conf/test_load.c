@@ -80,10 +80,12 @@ static void test_values(void)
         "default_locale = fr-CA\n"
         "[server]\nlisten = [::1]:0\nmax_body_bytes = 2M ; comment\n"
         "idle_timeout = 2m\npublic_url = https://backpack.example.org//\n"
-        "[store]\nsynchronous = normal\n[sms]\napi_base = http://127.0.0.1:9/\n",
+        "[store]\nsynchronous = normal\n[sms]\napi_base = http://127.0.0.1:9/\n"
+        "[smtp]\nhost = ::1\n",
         &c, &eb));
     ASSERT_STR_EQ(c->server_public_url, "https://backpack.example.org");  /* no trailing / */
     ASSERT_STR_EQ(c->sms_api_base, "http://127.0.0.1:9");
+    ASSERT_STR_EQ(c->smtp_host, "::1");                 /* an IPv6 address is a host */
     ASSERT_STR_EQ(c->server_listen, "[::1]:0");
     ASSERT_EQ(c->server_max_body_bytes, 2 * 1048576);
     ASSERT_EQ(c->server_idle_timeout, 120000);
@@ -156,6 +158,8 @@ static void test_semantic(void)
     EXPECT_ERR(MINIMAL "[sms]\nenabled = true\naccount_sid = AC1\n", 0,
                "[sms] auth_token: required when");
     EXPECT_ERR(MINIMAL "[sms]\nfrom_number = 5551230000\n", 6, "E.164");
+    EXPECT_ERR(MINIMAL "[smtp]\nhost = smtp.office365.com:587\n", 6,
+               "[smtp] host: a host name or an address, without the port");
     EXPECT_ERR(MINIMAL "[smtp]\nca_file = /nonexistent/ca.pem\n", 6,
                "[smtp] ca_file: cannot read this file");
     EXPECT_ERR(MINIMAL "[imap]\nca_file = /nonexistent/ca.pem\n", 6,
