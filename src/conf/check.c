@@ -7,7 +7,7 @@
  * public URL and the SMS API base http(s) URLs (their trailing slashes
  * dropped here: every user appends a path beginning with "/", and a
  * StatusCallback ending in "//webhooks/..." is a path the router does not
- * know), the SMTP relay a host without a port, SMS needs its credentials when enabled, and the
+ * know), the SMTP relay a host without a port and not on 465, SMS needs its credentials when enabled, and the
  * certificate-authority files named for SMTP and IMAP can be read (whether
  * they hold certificates is found when the sender or the poller starts).
  * Runtime modules can then trust these fields without re-checking.
@@ -153,6 +153,10 @@ int bp__conf_check(struct bp_conf *c, int *bad_key, char *why, size_t whylen)
     if (strchr(c->smtp_host, ':') != NULL && inet_pton(AF_INET6, c->smtp_host, &a6) != 1)
         return bad(bad_key, "smtp", "host", why, whylen,
                    "a host name or an address, without the port (that is [smtp] port)");
+    if (c->smtp_port == 465)
+        return bad(bad_key, "smtp", "port", why, whylen,
+                   "465 is SMTP over TLS from the first byte, which libesmtp does not "
+                   "speak; use the relay's submission port 587 with starttls = required");
     if (c->smtp_ca_file[0] != '\0' && access(c->smtp_ca_file, R_OK) != 0)
         return bad(bad_key, "smtp", "ca_file", why, whylen, "cannot read this file");
     if (c->imap_ca_file[0] != '\0' && access(c->imap_ca_file, R_OK) != 0)

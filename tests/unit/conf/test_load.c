@@ -160,6 +160,7 @@ static void test_semantic(void)
     EXPECT_ERR(MINIMAL "[sms]\nfrom_number = 5551230000\n", 6, "E.164");
     EXPECT_ERR(MINIMAL "[smtp]\nhost = smtp.office365.com:587\n", 6,
                "[smtp] host: a host name or an address, without the port");
+    EXPECT_ERR(MINIMAL "[smtp]\nport = 465\n", 6, "[smtp] port: 465 is SMTP over TLS");
     EXPECT_ERR(MINIMAL "[smtp]\nca_file = /nonexistent/ca.pem\n", 6,
                "[smtp] ca_file: cannot read this file");
     EXPECT_ERR(MINIMAL "[imap]\nca_file = /nonexistent/ca.pem\n", 6,
