@@ -7,7 +7,8 @@
  * public URL and the SMS API base http(s) URLs (their trailing slashes
  * dropped here: every user appends a path beginning with "/", and a
  * StatusCallback ending in "//webhooks/..." is a path the router does not
- * know), the SMTP relay a host without a port and not on 465, SMS needs its credentials when enabled, and the
+ * know), the SMTP relay a host without a port and not on 465, passwords
+ * never sent where STARTTLS is only tried (but to this machine), SMS needs its credentials when enabled, and the
  * certificate-authority files named for SMTP and IMAP can be read (whether
  * they hold certificates is found when the sender or the poller starts).
  * Runtime modules can then trust these fields without re-checking.
@@ -114,6 +115,30 @@ static bool base_url(char *url)
     return true;
 }
 
+/* A host on this machine: a password sent to it in clear never leaves it. */
+static bool loopback_host(const char *host, size_t len)
+{
+    static const char *const names[] = {"localhost", "::1", "[::1]"};
+    for (size_t i = 0; i < BP_ARRAY_LEN(names); i++)
+        if (len == strlen(names[i]) && strncmp(host, names[i], len) == 0)
+            return true;
+    return len > 4 && strncmp(host, "127.", 4) == 0;
+}
+
+/* The host of an imap:// URL: between "//" and the next ':' or '/'
+ * ("[...]" kept whole). */
+static bool imap_url_loopback(const char *url)
+{
+    const char *h = strstr(url, "//"), *e;
+    if (h == NULL)
+        return false;
+    h += 2;
+    e = *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/");
+    if (e == NULL)
+        return false;
+    return loopback_host(h, (size_t)(e - h) + (*h == '[' ? 1 : 0));
+}
+
 static int bad(int *bad_key, const char *sec, const char *key, char *why,
                size_t whylen, const char *text)
 {
@@ -157,6 +182,21 @@ int bp__conf_check(struct bp_conf *c, int *bad_key, char *why, size_t whylen)
         return bad(bad_key, "smtp", "port", why, whylen,
                    "465 is SMTP over TLS from the first byte, which libesmtp does not "
                    "speak; use the relay's submission port 587 with starttls = required");
+    /* With starttls = try a password goes in clear to a server that offers no
+     * STARTTLS, or to anyone who strips the offer on the way. */
+    if (c->smtp_username[0] != '\0' && c->smtp_starttls != BP_CONF_TLS_REQUIRED &&
+        !loopback_host(c->smtp_host, strlen(c->smtp_host)))
+        return bad(bad_key, "smtp", "starttls", why, whylen,
+                   "must be required when a username is set: the password would otherwise "
+                   "go in clear to a relay that offers no STARTTLS (a relay on this machine "
+                   "is exempt)");
+    if (c->imap_enabled && c->imap_username[0] != '\0' &&
+        bp_str_starts_with(c->imap_url, "imap://") && c->imap_starttls != BP_CONF_TLS_REQUIRED &&
+        !imap_url_loopback(c->imap_url))
+        return bad(bad_key, "imap", "starttls", why, whylen,
+                   "must be required on an imap:// URL (or use imaps://): the password "
+                   "would otherwise go in clear to a server that offers no STARTTLS (a "
+                   "server on this machine is exempt)");
     if (c->smtp_ca_file[0] != '\0' && access(c->smtp_ca_file, R_OK) != 0)
         return bad(bad_key, "smtp", "ca_file", why, whylen, "cannot read this file");
     if (c->imap_ca_file[0] != '\0' && access(c->imap_ca_file, R_OK) != 0)

@@ -81,7 +81,7 @@ static void test_values(void)
         "[server]\nlisten = [::1]:0\nmax_body_bytes = 2M ; comment\n"
         "idle_timeout = 2m\npublic_url = https://backpack.example.org//\n"
         "[store]\nsynchronous = normal\n[sms]\napi_base = http://127.0.0.1:9/\n"
-        "[smtp]\nhost = ::1\n",
+        "[smtp]\nhost = ::1\nusername = relay\n",   /* this machine: no TLS needed */
         &c, &eb));
     ASSERT_STR_EQ(c->server_public_url, "https://backpack.example.org");  /* no trailing / */
     ASSERT_STR_EQ(c->sms_api_base, "http://127.0.0.1:9");
@@ -161,6 +161,10 @@ static void test_semantic(void)
     EXPECT_ERR(MINIMAL "[smtp]\nhost = smtp.office365.com:587\n", 6,
                "[smtp] host: a host name or an address, without the port");
     EXPECT_ERR(MINIMAL "[smtp]\nport = 465\n", 6, "[smtp] port: 465 is SMTP over TLS");
+    EXPECT_ERR(MINIMAL "[smtp]\nhost = smtp.example.org\nusername = u\n", 0,
+               "[smtp] starttls: must be required when a username is set");
+    EXPECT_ERR(MINIMAL "[imap]\nenabled = true\nurl = imap://mail.example.org/INBOX\n"
+               "username = u\npassword = p\n", 0, "[imap] starttls: must be required");
     EXPECT_ERR(MINIMAL "[smtp]\nca_file = /nonexistent/ca.pem\n", 6,
                "[smtp] ca_file: cannot read this file");
     EXPECT_ERR(MINIMAL "[imap]\nca_file = /nonexistent/ca.pem\n", 6,
