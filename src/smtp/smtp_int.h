@@ -11,6 +11,7 @@
 #ifndef BP_SMTP_INT_H
 #define BP_SMTP_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include <openssl/ssl.h>   /* before libesmtp.h: it declares smtp_starttls_set_ctx then */
@@ -68,8 +69,8 @@ void bp__smtp_worker_main(void *arg);
  * address).  NULL with a message in eb when ca_file cannot be read. */
 SSL_CTX *bp__smtp_tls_ctx(const char *host, const char *ca_file, struct bp_errbuf *eb);
 
-/* What one session's STARTTLS came to, filled by bp__smtp_tls_event (the
- * session's libesmtp event callback, arg = the watch). */
+/* What one session's STARTTLS came to, filled by bp__smtp_tls_event (called
+ * by the session's libesmtp event callback with the event's arguments). */
 struct bp__smtp_tls_watch {
     bool verify;                  /* in: starttls = required (try: opportunistic) */
     bool on;                      /* TLS in use */
@@ -78,7 +79,7 @@ struct bp__smtp_tls_watch {
     char why[160];
 };
 
-void bp__smtp_tls_event(smtp_session_t session, int event, void *arg, ...);
+void bp__smtp_tls_event(struct bp__smtp_tls_watch *w, int event, va_list ap);
 
 /* One SMTP reply as libesmtp reports it (code 0: none arrived). */
 struct bp__smtp_reply {

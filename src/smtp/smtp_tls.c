@@ -19,8 +19,8 @@
  * address: libesmtp's own check reads only DNS names) through the context's
  * X509_VERIFY_PARAM.  The handshake itself does not verify (SSL_VERIFY_NONE,
  * as libesmtp): libesmtp reads the verification result right after it and
- * QUITs before any message when it is not X509_V_OK, reporting it to
- * bp__smtp_tls_event, which keeps the reason for the classification ("tls");
+ * QUITs before any message when it is not X509_V_OK, reporting it to the
+ * session's event callback, whose bp__smtp_tls_event keeps the reason for the classification ("tls");
  * no message ever goes in clear.
  *
  * With starttls = try the certificate is not checked: opportunistic
@@ -79,13 +79,9 @@ SSL_CTX *bp__smtp_tls_ctx(const char *host, const char *ca_file, struct bp_errbu
     return ctx;
 }
 
-void bp__smtp_tls_event(smtp_session_t session, int event, void *arg, ...)
+void bp__smtp_tls_event(struct bp__smtp_tls_watch *w, int event, va_list ap)
 {
-    struct bp__smtp_tls_watch *w = arg;
     int accept = !w->verify;          /* starttls = try: opportunistic */
-    va_list ap;
-    (void)session;
-    va_start(ap, arg);
     switch (event) {
     case SMTP_EV_STARTTLS_OK:
         w->on = true;
@@ -138,5 +134,4 @@ void bp__smtp_tls_event(smtp_session_t session, int event, void *arg, ...)
     default:
         break;
     }
-    va_end(ap);
 }

@@ -7,12 +7,15 @@ counts SMTP sessions; it rejects recipients "reject-*" with 550 5.1.1 and "busy-
 451 4.3.0.  Received messages are parsed with Python's email package in strict mode
 (policy.default with raise_on_defect) to prove they are well-formed.
 """
+import asyncio
 import email
 import email.policy
 import json
 import os
+import queue
 import socket
 import subprocess
+import threading
 
 import pytest
 import smtp_support
@@ -329,3 +332,50 @@ def test_auth_login_when_the_relay_offers_no_plain(tmp_path):
                   "--pass", "s3cret")
     assert res["l1@school.example"]["cls"] == "ok", res
     assert auth.seen == [("LOGIN", b"mailer", True)]
+
+
+class HoldingSink(Sink):
+    """Holds its DATA answer for "held@..." until the test releases it (without blocking
+    the server's event loop)."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = threading.Event()
+        self.holding = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        if envelope.rcpt_tos[0].startswith("held@"):
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_answered_messages_are_handed_over_in_eights_during_the_session():
+    # one session of ten: the results of the first eight reach the sender's caller
+    # while the relay still holds its answer to the ninth, so the outbox records
+    # them then, and a crash at that point would not send them again
+    handler = HoldingSink()
+    with smtp_support.running(handler):
+        jobs = [job("m%d@school.example" % i, to="parent%d@example.org" % i) for i in range(8)]
+        jobs += [job("ninth@school.example", to="held@example.org"),
+                 job("tenth@school.example", to="last@example.org")]
+        p = subprocess.Popen([driver_path(), "--host", "127.0.0.1", "--port", str(handler.port),
+                              "--from", FROM, "--workers", "1", "--batch", "10",
+                              "--timeout-ms", "30000"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in p.stdout], daemon=True).start()
+        p.stdin.write("".join(json.dumps(j) + "\n" for j in jobs))
+        p.stdin.close()
+        try:
+            early = [json.loads(lines.get(timeout=30)) for _ in range(8)]   # before the release
+            assert sorted((r["message_id"], r["cls"]) for r in early) == \
+                [("m%d@school.example" % i, "ok") for i in range(8)]
+            assert handler.holding.wait(30)                 # the ninth is on its way
+        finally:
+            handler.release.set()
+        rest = [json.loads(lines.get(timeout=30)) for _ in range(2)]
+        assert sorted((r["message_id"], r["cls"]) for r in rest) == [
+            ("ninth@school.example", "ok"), ("tenth@school.example", "ok")]
+        assert p.wait(timeout=30) == 0
+    assert handler.sessions == 1

@@ -70,6 +70,7 @@ static void on_done(struct bp_send_job *job, const struct bp_send_result *r, voi
                               "ms", (json_int_t)(uv_now(&loop) - d->t0));
         char *s = json_dumps(o, JSON_COMPACT);
         printf("%s\n", s);
+        fflush(stdout);               /* a test reads results as they come */
         free(s);
         json_decref(o);
     }
