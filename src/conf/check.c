@@ -184,7 +184,8 @@ int bp__conf_check(struct bp_conf *c, int *bad_key, char *why, size_t whylen)
                    "speak; use the relay's submission port 587 with starttls = required");
     /* With starttls = try a password goes in clear to a server that offers no
      * STARTTLS, or to anyone who strips the offer on the way. */
-    if (c->smtp_username[0] != '\0' && c->smtp_starttls != BP_CONF_TLS_REQUIRED &&
+    if (c->smtp_enabled && c->smtp_username[0] != '\0' &&
+        c->smtp_starttls != BP_CONF_TLS_REQUIRED &&
         !loopback_host(c->smtp_host, strlen(c->smtp_host)))
         return bad(bad_key, "smtp", "starttls", why, whylen,
                    "must be required when a username is set: the password would otherwise "

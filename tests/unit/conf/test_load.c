@@ -161,7 +161,8 @@ static void test_semantic(void)
     EXPECT_ERR(MINIMAL "[smtp]\nhost = smtp.office365.com:587\n", 6,
                "[smtp] host: a host name or an address, without the port");
     EXPECT_ERR(MINIMAL "[smtp]\nport = 465\n", 6, "[smtp] port: 465 is SMTP over TLS");
-    EXPECT_ERR(MINIMAL "[smtp]\nhost = smtp.example.org\nusername = u\n", 0,
+    EXPECT_ERR(MINIMAL "[smtp]\nenabled = true\nfrom_address = o@x.org\n"
+               "host = smtp.example.org\nusername = u\n", 0,
                "[smtp] starttls: must be required when a username is set");
     EXPECT_ERR(MINIMAL "[imap]\nenabled = true\nurl = imap://mail.example.org/INBOX\n"
                "username = u\npassword = p\n", 0, "[imap] starttls: must be required");
