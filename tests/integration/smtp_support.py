@@ -70,6 +70,28 @@ class Sink:
                     deadline, "%d e-mail(s) at the SMTP sink" % n)
 
 
+def email_school(n):
+    """Seed SQL: a section of n students, each with one English-speaking guardian who reads
+    e-mail at parent<i>@example.org."""
+    rows = ["INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,"
+            "0,0);",
+            "INSERT INTO section (id,school_id,sourced_id,title,created_at,updated_at)"
+            " VALUES (1,1,'sec-1','Science',0,0);"]
+    for i in range(1, n + 1):
+        rows.append("INSERT INTO student (id,school_id,sourced_id,given_name,family_name,"
+                    "created_at,updated_at) VALUES (%d,1,'stu-%d','Kid','N%d',0,0);" % (i, i, i))
+        rows.append("INSERT INTO enrollment VALUES (1,%d);" % i)
+        rows.append("INSERT INTO guardian (id,sourced_id,given_name,family_name,locale,"
+                    "preferred_channel,timezone,created_at,updated_at) VALUES"
+                    " (%d,'g-%d','Pat','N%d','en','email',NULL,0,0);" % (i, i, i))
+        rows.append("INSERT INTO student_guardian (student_id,guardian_id) VALUES (%d,%d);"
+                    % (i, i))
+        rows.append("INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES"
+                    " (%d,'email','parent%d@example.org','active',0,0);" % (i, i))
+        rows.append("INSERT INTO guardian_contact VALUES (%d,%d);" % (i, i))
+    return "\n".join(rows)
+
+
 def tls_files(directory, names=("DNS:localhost",)):
     """A test certificate authority and a relay certificate it signed for names
     (subjectAltName entries), made with the openssl command: returns (ca.pem,

@@ -5,12 +5,16 @@ I-Twilio-Idempotency-Token and counts them: GET /_fake/stats?tokens=1).
 
 - provider down (scripted 503s for a number of requests): every delivery is sent after it
   returns, exactly one message per delivery;
+- kill -9 while 600 e-mails drain to a real SMTP server (aiosmtpd): every family gets its
+  e-mail, and only the rows still `sending` at the kill are sent again, with the same
+  Message-ID;
 - kill -9 in the middle of a 10,000-delivery announcement to a generated district
   (tests/tools/gen_oneroster.py + `backpack roster import`), restart: every delivery ends
   `sent`, the provider created exactly one message per idempotency key, and the requests
   repeated after the restart are at most the in-flight window (no duplicate burst).
 
 Waits poll the database or the fake with deadlines; nothing sleeps for timing."""
+import email
 import functools
 import os
 import signal
@@ -18,8 +22,10 @@ import subprocess
 import time
 
 import pytest
+import smtp_support
+from smtp_support import STRICT
 
-from conftest import Daemon
+from conftest import Daemon, start_seeded
 from conftest import poll as wait_for  # noqa: E402
 from sms_support import BIN, SOURCE_DIR, FakeTwilio, query
 
@@ -151,3 +157,49 @@ def test_kill_9_during_a_10000_delivery_send(workdir, write_config, fake):
         assert d2.error_lines() == []
     finally:
         d2.stop()
+
+
+def test_kill_9_during_an_email_drain(workdir, write_config, serve):
+    """kill -9 while 600 e-mails drain to a real SMTP server, restart: every family gets its
+    e-mail, every delivery ends `sent`, and only rows still `sending` at the kill (the relay
+    may have taken them; SMTP has no idempotency key) are sent again, with the same
+    Message-ID, so that a mailbox can tell the copy."""
+    n = 600
+    with smtp_support.running(smtp_support.Sink()) as sink:
+        config = write_config(
+            server={"public_url": "https://backpack.example.org"}, school={"name": "Lincoln"},
+            smtp={"enabled": "true", "host": "127.0.0.1", "port": str(sink.port),
+                  "starttls": "no", "from_address": "office@lincoln.example",
+                  "reply_domain": "reply.lincoln.example", "workers": "2", "timeout": "5s"})
+        d = start_seeded(serve, config, smtp_support.email_school(n), r"event=started")
+        out = send(config, "--school", "--urgent", "--text", "School closes at noon today.")
+        assert out["deliveries"] == {"sms": 0, "email": n}
+        poll(lambda: sink.count() >= n // 4, what="a quarter accepted by the relay")
+        os.kill(d.pid, signal.SIGKILL)
+        d.proc.wait()
+        db = d.db
+        in_doubt = query(db, "SELECT count(*) FROM delivery WHERE state = 'sending'")[0][0]
+        before = sink.count()
+        assert before < n
+        d2 = Daemon(workdir, config)
+        try:
+            d2.wait_log(r"event=started recovered_sending=%d " % in_doubt)
+            poll(lambda: query(db, "SELECT count(*) FROM delivery WHERE state = 'sent'")
+                 == [(n,)], deadline=120, what="every delivery sent")
+            msgs = sink.snapshot()
+            by_to = {}
+            for m in msgs:
+                by_to.setdefault(m["to"][0], []).append(
+                    email.message_from_bytes(m["raw"], policy=STRICT)["Message-ID"])
+            assert sorted(by_to) == sorted("parent%d@example.org" % i for i in range(1, n + 1))
+            copies = len(msgs) - n
+            assert 0 <= copies <= in_doubt, (copies, in_doubt)
+            assert all(len(set(ids)) == 1 for ids in by_to.values())   # a copy: same id
+            stored = dict(query(db, "SELECT c.address, d.email_message_id FROM delivery d"
+                                    " JOIN contact c ON c.id = d.contact_id"))
+            assert all(ids[0] == "<%s>" % stored[to] or ids[0] == stored[to]
+                       for to, ids in by_to.items())
+            assert d2.stop() == 0
+            assert d2.error_lines() == []
+        finally:
+            d2.stop()

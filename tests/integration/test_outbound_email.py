@@ -359,35 +359,14 @@ def test_queued_rows_of_an_opted_out_contact_are_held_not_sent(school, fake):
     assert [r["form"]["Body"] for r in reqs] == ["You will get no more texts."]
 
 
-def big_school(n):
-    """A section of n students, each with one English-speaking guardian who reads e-mail."""
-    rows = ["INSERT INTO school VALUES (1,'sch-1','Lincoln','America/New_York','en',NULL,NULL,"
-            "0,0);",
-            "INSERT INTO section (id,school_id,sourced_id,title,created_at,updated_at)"
-            " VALUES (1,1,'sec-1','Science',0,0);"]
-    for i in range(1, n + 1):
-        rows.append("INSERT INTO student (id,school_id,sourced_id,given_name,family_name,"
-                    "created_at,updated_at) VALUES (%d,1,'stu-%d','Kid','N%d',0,0);" % (i, i, i))
-        rows.append("INSERT INTO enrollment VALUES (1,%d);" % i)
-        rows.append("INSERT INTO guardian (id,sourced_id,given_name,family_name,locale,"
-                    "preferred_channel,timezone,created_at,updated_at) VALUES"
-                    " (%d,'g-%d','Pat','N%d','en','email',NULL,0,0);" % (i, i, i))
-        rows.append("INSERT INTO student_guardian (student_id,guardian_id) VALUES (%d,%d);"
-                    % (i, i))
-        rows.append("INSERT INTO contact (id,kind,address,status,created_at,updated_at) VALUES"
-                    " (%d,'email','parent%d@example.org','active',0,0);" % (i, i))
-        rows.append("INSERT INTO guardian_contact VALUES (%d,%d);" % (i, i))
-    return "\n".join(rows)
-
-
 def test_an_announcement_is_spread_over_sessions_of_at_most_32(workdir, write_config, fake,
                                                                 sink, serve):
     """200 e-mails with [smtp] workers = 2: every family gets one, and no SMTP session
     carries more than 32 (the serve command's session size: a worker that took all that
     was queued left the other idle, docs/senders.md)."""
     n = 200
-    d = start_seeded(serve, make_config(write_config, fake, sink), big_school(n),
-                     r"event=started .*sms=on email=on")
+    d = start_seeded(serve, make_config(write_config, fake, sink),
+                     smtp_support.email_school(n), r"event=started .*sms=on email=on")
     try:
         out = send(d.config, "--school", "--urgent", "--text", "Picture day is Friday.")
         assert out["deliveries"] == {"sms": 0, "email": n}
@@ -419,7 +398,8 @@ def test_the_daemon_sends_over_starttls_to_a_relay_it_verifies(workdir, write_co
             smtp={"enabled": "true", "host": "localhost", "port": str(relay.port),
                   "starttls": "required", "ca_file": ca, "from_address": FROM,
                   "reply_domain": REPLY_DOMAIN, "workers": "1", "timeout": "5s"})
-        d = start_seeded(serve, config, big_school(33), r"event=started .*email=on")
+        d = start_seeded(serve, config, smtp_support.email_school(33),
+                         r"event=started .*email=on")
         try:
             out = send(d.config, "--school", "--urgent", "--text", "Bus 4 is late today.")
             assert out["deliveries"] == {"sms": 0, "email": 33}
