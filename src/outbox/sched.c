@@ -89,10 +89,8 @@ static void fill_email_addresses(struct bp_outbox *ob, struct bp__outbox_job *j)
         j->job.unsubscribe_mailto = j->unsub;
     }
     if (strncmp(c->server_public_url, "https://", 8) == 0) {
-        size_t n = strlen(c->server_public_url);
-        while (n > 8 && c->server_public_url[n - 1] == '/')
-            n--;
-        snprintf(j->unsub_url, sizeof j->unsub_url, "%.*s/unsubscribe/%s", (int)n,
+        /* no trailing slash: the configuration drops it (src/conf/check.c) */
+        snprintf(j->unsub_url, sizeof j->unsub_url, "%s/unsubscribe/%s",
                  c->server_public_url, key);
         j->job.unsubscribe_url = j->unsub_url;
     }

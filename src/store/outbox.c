@@ -561,9 +561,12 @@ static int contact_change(struct bp_store *s, const struct bp_store_result *r,
 int bp_store_record_results(struct bp_store *s, void *arg)
 {
     struct bp_store_results *rs = arg;
+    bool kept;
     int rc;
 
     rs->missing = rs->early_applied = 0;
+    if ((rc = bp__store_status_kept_any(s, &kept)) < 0)
+        return rc;
     for (size_t i = 0; i < rs->n; i++) {
         const struct bp_store_result *r = &rs->v[i];
         struct bp_dstate_change ch = {
@@ -588,7 +591,7 @@ int bp_store_record_results(struct bp_store *s, void *arg)
         }
         if (rc < 0)
             return rc;
-        if (ch.provider_msg_id != NULL) {
+        if (kept && ch.provider_msg_id != NULL) {
             int applied;
             if ((rc = bp__store_status_replay(s, ch.provider, ch.provider_msg_id, rs->now_ms,
                                               &applied)) < 0)

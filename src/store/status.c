@@ -37,6 +37,8 @@ static const char SQL_EARLY_ADD[] =
 static const char SQL_EARLY_GET[] =
     "SELECT status, error_code FROM delivery_status_early"
     " WHERE provider = ?1 AND provider_msg_id = ?2 ORDER BY id";
+static const char SQL_EARLY_ANY[] =
+    "SELECT EXISTS (SELECT 1 FROM delivery_status_early)";
 static const char SQL_EARLY_DEL[] =
     "DELETE FROM delivery_status_early WHERE provider = ?1 AND provider_msg_id = ?2";
 
@@ -131,6 +133,19 @@ static int keep_early(struct bp_store *s, struct bp_store_status_update *u)
         return rc;
     u->kept = true;
     return 0;
+}
+
+int bp__store_status_kept_any(struct bp_store *s, bool *any)
+{
+    sqlite3_stmt *st = bp__store_stmt(s, SQL_EARLY_ANY);
+    int rc;
+
+    if (st == NULL)
+        return BP_ESTORE;
+    rc = sqlite3_step(st);
+    *any = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : bp__store_err(rc);
 }
 
 int bp__store_status_replay(struct bp_store *s, const char *provider, const char *sid,

@@ -11,6 +11,8 @@
 #ifndef BP_STORE_INT_H
 #define BP_STORE_INT_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 
 #include "bp/store.h"
@@ -65,6 +67,11 @@ int bp__store_conversation_of(struct bp_store *s, int64_t student, int64_t now_m
 int bp__store_file_inbound(struct bp_store *s, int64_t message_id,
                            int64_t conversation_id, const char *reason,
                            const char *candidates, int64_t now_ms);
+
+/* *any = whether any status is kept for a sid not recorded yet (one
+ * look per batch of results, before bp__store_status_replay for each sid
+ * it records; src/store/status.c).  0 or BP_E... */
+int bp__store_status_kept_any(struct bp_store *s, bool *any);
 
 /* Applies, in order, the statuses kept for (provider, sid) before a
  * delivery had that sid, and forgets them; *applied = how many changed the

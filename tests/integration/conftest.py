@@ -181,6 +181,28 @@ def free_port():
     return port
 
 
+def certificates(directory, names):
+    """A test certificate authority and a server certificate it signed for names
+    (subjectAltName entries such as "DNS:localhost" or "IP:127.0.0.1"), made with the
+    openssl command in directory: returns the paths (ca.pem, server.pem, server.key)."""
+    ca_key, ca = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    key, csr = os.path.join(directory, "server.key"), os.path.join(directory, "server.csr")
+    cert, ext = os.path.join(directory, "server.pem"), os.path.join(directory, "server.ext")
+    quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=Backpack test CA", "-keyout", ca_key, "-out", ca,
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign"], **quiet)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=server",
+                    "-keyout", key, "-out", csr], **quiet)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n" % ",".join(names))
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "2", "-out", cert, "-extfile", ext], **quiet)
+    return ca, cert, key
+
+
 def poll(pred, deadline=30.0, what="condition", interval=0.02):
     """Waits for pred() to be truthy (an event, with a deadline) and returns
     its value; raises AssertionError naming `what` on the deadline."""

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from conftest import free_port
+from conftest import certificates, free_port
 
 USER = "alice"
 PASSWORD = "secret"
@@ -62,20 +62,14 @@ class Dovecot:
             os.makedirs(os.path.join(self.dir, d))
         os.chown(os.path.join(self.dir, "mail"), MAIL_UID, MAIL_UID)
         self.conf = os.path.join(self.dir, "dovecot.conf")
-        # tls: a self-signed certificate for 127.0.0.1 (self.ca_file is the
-        # certificate, which is its own authority), STARTTLS offered on the
-        # imap port and an imaps listener on self.tls_port
+        # tls: a certificate for 127.0.0.1 signed by a test authority
+        # (self.ca_file), STARTTLS offered on the imap port and an imaps
+        # listener on self.tls_port
         self.tls_port, self.ca_file, ssl = 0, None, "ssl = no"
         if tls:
             self.tls_port = free_port()
-            self.ca_file = os.path.join(self.dir, "cert.pem")
-            key = os.path.join(self.dir, "key.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                            "-days", "2", "-subj", "/CN=127.0.0.1",
-                            "-addext", "subjectAltName=IP:127.0.0.1",
-                            "-keyout", key, "-out", self.ca_file],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            ssl = "ssl = yes\nssl_cert = <%s\nssl_key = <%s" % (self.ca_file, key)
+            self.ca_file, cert, key = certificates(self.dir, ("IP:127.0.0.1",))
+            ssl = "ssl = yes\nssl_cert = <%s\nssl_key = <%s" % (cert, key)
         users = os.path.join(self.dir, "users")
         with open(users, "w") as f:
             f.write("%s:{PLAIN}%s:%d:%d::%s/mail/%s::\n"

@@ -18,15 +18,13 @@ Waits are for events with deadlines (conftest.poll), never fixed sleeps.
 """
 import contextlib
 import email.policy
-import os
 import ssl
-import subprocess
 import threading
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import free_port, poll
+from conftest import certificates, free_port, poll
 
 # Python's email package in strict mode: any defect in a received message fails.
 STRICT = email.policy.default.clone(raise_on_defect=True)
@@ -93,24 +91,9 @@ def email_school(n):
 
 
 def tls_files(directory, names=("DNS:localhost",)):
-    """A test certificate authority and a relay certificate it signed for names
-    (subjectAltName entries), made with the openssl command: returns (ca.pem,
-    ssl.SSLContext for the relay, to pass as running(..., tls_context=...))."""
-    ca_key, ca = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
-    key, csr = os.path.join(directory, "relay.key"), os.path.join(directory, "relay.csr")
-    cert, ext = os.path.join(directory, "relay.pem"), os.path.join(directory, "relay.ext")
-    quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=Backpack test CA", "-keyout", ca_key, "-out", ca,
-                    "-addext", "basicConstraints=critical,CA:TRUE",
-                    "-addext", "keyUsage=critical,keyCertSign"], **quiet)
-    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=relay",
-                    "-keyout", key, "-out", csr], **quiet)
-    with open(ext, "w") as f:
-        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
-                "extendedKeyUsage=serverAuth\n" % ",".join(names))
-    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                    "-CAcreateserial", "-days", "2", "-out", cert, "-extfile", ext], **quiet)
+    """conftest.certificates for names, and the relay's ssl.SSLContext: returns (ca.pem,
+    the context to pass as running(..., tls_context=...))."""
+    ca, cert, key = certificates(directory, names)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     return ca, ctx
