@@ -10,8 +10,8 @@
  * the recipient (Original-Recipient preferred: it is the address we sent
  * to; else Final-Recipient) and Status; the returned message (message/
  * rfc822 or text/rfc822-headers) gives the original Message-ID.  Only
- * failures are BP_MIME_BOUNCE (hard when the status class is 5, or when
- * Action is failed and no status is given); delay/success reports are
+ * failures are BP_MIME_BOUNCE (hard when the status says the address is
+ * bad: bp_mail_status_bad_address); delay/success reports are
  * robots (BP_MIME_AUTO_REPLY) that must not mark anything bounced.
  *
  * Auto-replies: Auto-Submitted other than "no" (RFC 3834), X-Autoreply,
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bp/mailstatus.h"
 #include "mime_int.h"
 
 struct dsn_block {
@@ -175,8 +176,10 @@ static bool classify_dsn(struct bp_mime_msg *m,
     bool failed = strcmp(b.action, "failed") == 0 ||
                   (b.action[0] == '\0' && (b.status[0] == '5' ||
                                            b.status[0] == '4'));
-    bo->hard = failed && (b.status[0] == '5' ||
-                          (b.status[0] == '\0' && b.action[0] != '\0'));
+    /* Hard (the contact becomes "bounced", never e-mailed again) only when
+     * the status condemns the address itself: a 5.7.x refusal (spam, DMARC,
+     * a block list) or a quota says nothing about it (bp/mailstatus.h). */
+    bo->hard = failed && bp_mail_status_bad_address(b.status);
     m->kind = failed ? BP_MIME_BOUNCE : BP_MIME_AUTO_REPLY;
     return true;
 }

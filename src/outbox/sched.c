@@ -28,12 +28,14 @@
  * still pending when the writer stops complete with BP_ECLOSED, before
  * the loop ends, so free never races them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "bp/log.h"
+#include "bp/mailstatus.h"
 #include "bp/outbox.h"
 #include "outbox_int.h"
 
@@ -231,6 +233,28 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- results ------------------------------------------------------------- */
 
+/*
+ * Whether an e-mail's permanent failure says the recipient's address is bad
+ * (its contact becomes "bounced" and is never e-mailed again), read from the
+ * detail src/smtp/smtp_classify.c writes: "X.Y.Z STEP: server text" when the
+ * server gave an enhanced status code.  Only a refusal of RCPT counts, with a
+ * code bp_mail_status_bad_address accepts (no such mailbox or domain, ...).
+ * Not: a refusal of MAIL (5.1.7 and 5.1.8 are the *sender's* address, the
+ * school's configuration, which would otherwise mark every family bounced),
+ * another code (policy, spam, a block list naming the relay's IP address,
+ * quotas such as Exchange Online's 5.1.90 daily limit), and a reply without
+ * an enhanced code, where a 550 may mean anything: those deliveries fail,
+ * their contacts stay usable.
+ */
+bool bp__outbox_smtp_bounced(const struct bp_send_result *r)
+{
+    const char *step = strchr(r->error_detail, ' ');
+
+    return r->cls == BP_SEND_PERMANENT && step != NULL &&
+           strncmp(step, " RCPT:", 6) == 0 &&
+           bp_mail_status_bad_address(r->error_detail);
+}
+
 static const char *contact_effect(int channel, const struct bp_send_result *r)
 {
     if (channel == BP_CHANNEL_SMS) {
@@ -240,11 +264,7 @@ static const char *contact_effect(int channel, const struct bp_send_result *r)
             return "opted_out";
         return NULL;
     }
-    /* RFC 3463 5.1.x: bad destination mailbox or address. */
-    if (strncmp(r->error_code, "5.1.", 4) == 0 ||
-        (r->error_code[0] == '5' && strstr(r->error_detail, "5.1.") != NULL))
-        return "bounced";
-    return NULL;
+    return bp__outbox_smtp_bounced(r) ? "bounced" : NULL;
 }
 
 static void push_result(struct bp_outbox *ob, const struct bp_store_result *r)

@@ -418,7 +418,12 @@ static int apply_bounce(struct bp_store *s, struct bp_store_email_in *in,
     c.from = from;
     c.to = in->bounce_hard ? BP_DS_UNDELIVERABLE : BP_DS_FAILED;
     c.error_code = in->bounce_status ? in->bounce_status : "bounce";
-    c.error_class = in->bounce_hard ? "permanent" : "transient";
+    /* undeliverable: the address is bad (bp/mailstatus.h); failed: this
+     * message was refused, permanently (5.x.x: spam, DMARC, a block list) or
+     * after the relay gave up retrying (4.x.x) */
+    c.error_class = in->bounce_hard || (in->bounce_status != NULL &&
+                                        in->bounce_status[0] == '5')
+                        ? "permanent" : "transient";
     c.error_detail = "e-mail bounce (delivery status notification)";
     c.now_ms = in->now_ms;
     if (!bp_dstate_legal(from, c.to))

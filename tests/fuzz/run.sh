@@ -16,7 +16,7 @@ mkdir -p "$OUT/corpus-$TARGET"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -std=gnu11"
 PKGS="gmime-3.0 libxml-2.0 libuv"
 case "$TARGET" in
-fuzz_mime) SRCS="$ROOT/src/mime/*.c $ROOT/src/base/xalloc.c $ROOT/src/base/str.c $ROOT/src/base/err.c" ;;
+fuzz_mime) SRCS="$ROOT/src/mime/*.c $ROOT/src/base/xalloc.c $ROOT/src/base/str.c $ROOT/src/base/err.c $ROOT/src/base/mailstatus.c" ;;
 *) echo "unknown target $TARGET" >&2; exit 2 ;;
 esac
 # shellcheck disable=SC2046,SC2086

@@ -157,6 +157,22 @@ def test_robots_bounces_and_loops(dovecot, daemon):  # noqa: F811
     assert b'backpack_imap_messages_total{result="ignored"} 1' in body
 
 
+def test_a_policy_bounce_leaves_the_address_usable(dovecot, daemon):  # noqa: F811
+    """A failure report that says nothing about the address (5.7.26: the family's
+    provider refused the school's mail for DMARC, as Gmail does for a whole domain at
+    once) fails that delivery but does not mark the contact bounced, which would stop
+    every later e-mail to the family."""
+    d, db = daemon(dovecot)
+    dovecot.save(postfix_dsn("lan@example.net", "key701@school.example", "5.7.26"))
+    wait_rows(db, "SELECT id FROM message WHERE direction='in'", 1)
+    assert q(db, "SELECT kind FROM message WHERE direction='in'") == [("bounce",)]
+    assert q(db, "SELECT state, error_code, error_class FROM delivery WHERE id=701") == \
+        [("failed", "5.7.26", "permanent")]
+    assert q(db, "SELECT status FROM contact WHERE id=31") == [("active",)]
+    assert q(db, "SELECT count(*) FROM consent_event WHERE contact_id=31") == [(0,)]
+    assert not d.error_lines()
+
+
 def postfix_dsn(rcpt, msgid, status):
     boundary = "B0UND4RY.1700000000/mx.example.net"
     return ("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"

@@ -411,3 +411,79 @@ def test_the_daemon_sends_over_starttls_to_a_relay_it_verifies(workdir, write_co
         finally:
             assert d.stop() == 0, d.log()[-3000:]
         assert d.error_lines() == [], d.error_lines()
+
+
+class RefusingRelay(smtp_support.Sink):
+    """Answers RCPT for some addresses as real relays refuse them (text as Postfix,
+    Exchange Online and a block-listed relay send it), MAIL too when refuse_mail is set."""
+
+    RCPT = {
+        "parent1@example.org": "550 5.1.1 <parent1@example.org>: Recipient address rejected:"
+                               " User unknown in virtual mailbox table",
+        "parent2@example.org": "550 5.7.1 Service unavailable; Client host [195.1.23.4]"
+                               " blocked using zen.spamhaus.org",
+        "parent3@example.org": "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not"
+                               " found by SMTP address lookup",
+        "parent4@example.org": "550 Requested action not taken: mailbox unavailable",
+        "parent5@example.org": "554 5.2.0 STOREDRV.Submission.Exception:"
+                               " SubmissionQuotaExceededException; 5.1.90 daily limit",
+    }
+
+    def __init__(self, refuse_mail=None):
+        super().__init__()
+        self.refuse_mail = refuse_mail
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_mail:
+            return self.refuse_mail
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.RCPT:
+            return self.RCPT[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def contact_states(db, n):
+    return dict(query(db, "SELECT address, status FROM contact WHERE id <= ?", (n,)))
+
+
+@pytest.mark.parametrize("refuse_mail", [None, "550 5.1.8 <office@district.example>: Sender"
+                                               " address rejected: Domain not found"])
+def test_only_a_refused_mailbox_marks_a_contact_bounced(workdir, write_config, fake, serve,
+                                                        refuse_mail):
+    """A relay's permanent refusals fail the deliveries, but only an unknown mailbox
+    (RCPT 5.1.1, 5.1.10) marks the family's address bounced: not a block list naming the
+    relay's IP address (195.1.23.4 contains "5.1."), not a 550 without an enhanced code,
+    not a quota, and not a refusal of the school's own sender address (MAIL 5.1.8), which
+    would otherwise mark every family bounced and stop all e-mail to them."""
+    n = 6
+    with smtp_support.running(RefusingRelay(refuse_mail)) as relay:
+        d = start_seeded(serve, make_config(write_config, fake, relay),
+                         smtp_support.email_school(n), r"event=started .*sms=on email=on")
+        try:
+            out = send(d.config, "--school", "--urgent", "--text", "Picture day is Friday.")
+            ds = poll(lambda: settled(d.db, out["announcement_id"]), what="every delivery")
+        finally:
+            assert d.stop() == 0, d.log()[-3000:]
+    got = {a: (x["state"], s) for a, s in contact_states(d.db, n).items()
+           for x in [ds[a]]}
+    if refuse_mail:
+        assert got == {"parent%d@example.org" % i: ("failed", "active")
+                       for i in range(1, n + 1)}
+        assert relay.count() == 0
+        return
+    assert got == {
+        "parent1@example.org": ("failed", "bounced"),
+        "parent2@example.org": ("failed", "active"),
+        "parent3@example.org": ("failed", "bounced"),
+        "parent4@example.org": ("failed", "active"),
+        "parent5@example.org": ("failed", "active"),
+        "parent6@example.org": ("sent", "active"),
+    }
+    assert [m["to"] for m in relay.snapshot()] == [["parent6@example.org"]]
+    errors = dict(query(d.db, "SELECT c.address, d.error_detail FROM delivery d"
+                              " JOIN contact c ON c.id = d.contact_id"))
+    assert "5.7.1 RCPT" in errors["parent2@example.org"], errors

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests of src/base: capped buffer, strings, UTF-8, errors, clock. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bp/base.h"
+#include "bp/mailstatus.h"
 #include "bp_test.h"
 
 static void test_buf_cap(void)
@@ -78,6 +80,30 @@ static void test_clock(void)
     ASSERT_TRUE(bp_clock_now_ms() > 1700000000000LL);
 }
 
+/* Which enhanced status codes mark a family's address bounced. */
+static void test_mail_status_bad_address(void)
+{
+    static const char *const bad[] = {
+        "5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1",
+        "5.1.1 RCPT: <a@example.org>: Recipient address rejected",
+        "5.1.10 RCPT: RESOLVER.ADR.RecipientNotFound",
+    };
+    static const char *const not_bad[] = {
+        "", "5", "5.1", "5.1.", "4.1.1", "4.2.2", "5.2.2", "5.1.0", "5.1.7", "5.1.8",
+        "5.1.90", "5.1.11", "5.1.100", "5.7.1", "5.7.26", "5.0.0", "2.0.0", "15.1.1",
+        "x5.1.1", "RCPT: 550 5.1.1", "5.7.1 RCPT: Client host [195.1.23.4] blocked",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        printf("# bad: %s\n", bad[i]);
+        ASSERT_TRUE(bp_mail_status_bad_address(bad[i]));
+    }
+    for (size_t i = 0; i < sizeof not_bad / sizeof not_bad[0]; i++) {
+        printf("# not bad: %s\n", not_bad[i]);
+        ASSERT_FALSE(bp_mail_status_bad_address(not_bad[i]));
+    }
+    ASSERT_FALSE(bp_mail_status_bad_address(NULL));
+}
+
 int main(void)
 {
     BP_TEST(test_buf_cap);
@@ -86,5 +112,6 @@ int main(void)
     BP_TEST(test_str);
     BP_TEST(test_err);
     BP_TEST(test_clock);
+    BP_TEST(test_mail_status_bad_address);
     return bp_test_done();
 }
