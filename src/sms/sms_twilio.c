@@ -10,10 +10,17 @@
  *   2xx without a sid / unreadable            TRANSIENT   "bad_reply"
  *   429, or error code 20429                  TRANSIENT   code or "429" (+ Retry-After)
  *   5xx                                       TRANSIENT   code or status
- *   401                                       PERMANENT   "auth"
+ *   401 (credentials refused)                 TRANSIENT   "auth" (+ Retry-After)
  *   other 4xx with Twilio error JSON          PERMANENT   code ("21211", "21610"...)
  *   other 4xx without it                      PERMANENT   status
  *   timeout / connect / reset (curl errors)   TRANSIENT   "timeout" / "connect" / "network"
+ *
+ * A 401 is the school's configuration (a rotated or mistyped auth token, an
+ * account not active yet), not the message: it is retried like an outage, so
+ * that the announcement still goes out once an admin fixes the token and
+ * restarts, until the outbox's retry deadline (24 h by default).  As
+ * PERMANENT it failed every SMS of the announcement at once.  The sender logs
+ * it once at error level (sms_req.c).
  *
  * Twilio's error messages quote the phone number, so error_detail is passed
  * through bp_log_scrub() before it leaves this file.
@@ -162,7 +169,8 @@ void bp__sms_classify(int curl_code, long status, const char *body, size_t len,
             snprintf(r->error_detail, sizeof r->error_detail, "HTTP %ld", status);
         }
         if (status == 401) {
-            r->cls = BP_SEND_PERMANENT;
+            r->cls = BP_SEND_TRANSIENT;
+            r->retry_after_ms = bp__sms_retry_after_ms(retry_after, now_ms);
             snprintf(r->error_code, sizeof r->error_code, "auth");
         } else if (status == 429 || code == 20429 || status >= 500 || status < 400) {
             r->cls = BP_SEND_TRANSIENT;

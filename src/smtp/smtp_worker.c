@@ -170,13 +170,18 @@ static void classify_slot(struct slot *sl, int eno, const char *etext, bool auth
     reply_of(sl->rcpt ? smtp_recipient_status(sl->rcpt) : NULL, &rcpt);
     reply_of(sl->msg ? smtp_message_transfer_status(sl->msg) : NULL, &data);
     if (auth_failed && mail.code == 0) {
-        mail.code = 535;                /* PERMANENT: credentials refused */
+        mail.code = 535;                /* credentials refused */
         mail.text = "authentication refused";
     }
     bp__smtp_classify(&mail, &rcpt, &data, eno, etext, &sl->j->res);
-    if (auth_failed && mail.code == 535)
+    if (auth_failed && mail.code == 535) {
+        /* TRANSIENT, as a refused certificate (tls_failed): the school's
+         * configuration, not the message; retried until the outbox's
+         * deadline so the announcement still goes out once an admin fixes
+         * the password and restarts.  PERMANENT failed every e-mail of it. */
+        sl->j->res.cls = BP_SEND_TRANSIENT;
         snprintf(sl->j->res.error_code, sizeof sl->j->res.error_code, "auth");
-    else if (tw != NULL && (tw->refused || tw->not_offered) && mail.code == 0)
+    } else if (tw != NULL && (tw->refused || tw->not_offered) && mail.code == 0)
         tls_failed(tw, &sl->j->res);
 }
 

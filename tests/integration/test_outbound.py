@@ -123,6 +123,36 @@ def write_config_retry(config):
     return config
 
 
+def test_a_refused_auth_token_waits_for_the_admin_to_fix_it(setup, serve, fake):
+    """A wrong [sms] auth_token (rotated in the Twilio console, mistyped) is the school's
+    configuration, not the message: the delivery waits (retry_wait, error "auth", logged
+    once at error level) instead of failing, and once the admin puts the right token in
+    and restarts, the family gets its text, once."""
+    config, db = setup
+    with open(config) as f:
+        good = f.read()
+    with open(config, "w") as f:
+        f.write(good.replace(fake.auth_token, "rotated-" + fake.auth_token))
+    write_config_retry(config)
+    d = serve(config)
+    d.wait_log(r"event=started")
+    send(config, "--student", "stu-10", "--text", "hello", "--urgent")
+    poll(lambda: query(db, "SELECT state, error_code FROM delivery WHERE contact_id = 30"
+                           " AND attempts >= 2") == [("retry_wait", "auth")],
+         what="retried, not failed")
+    assert [l for l in d.error_lines() if "event=auth_failed" in l] != []
+    assert d.stop() == 0
+    assert query(db, "SELECT status FROM contact WHERE id = 30") == [("active",)]
+    with open(config, "w") as f:
+        f.write(good)
+    write_config_retry(config)
+    d = serve(config)
+    d.wait_log(r"event=started")
+    poll(lambda: states(db).get(30) == "sent", what="sent once the token is right")
+    assert fake.stats(tokens=True)["sends"] == 1
+    assert d.stop() == 0
+
+
 def test_permanent_error_fails_and_marks_contact(setup, serve, fake):
     config, db = setup
     fake.script(action="error", status=400, code=21211)

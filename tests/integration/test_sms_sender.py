@@ -125,9 +125,11 @@ def test_unsubscribed_is_permanent_21610(fake):
     assert (r["cls"], r["code"]) == ("permanent", "21610")
 
 
-def test_wrong_token_is_permanent_auth(fake):
+def test_wrong_token_is_transient_auth(fake):
+    """A refused token is the school's configuration, not the message: retried (until the
+    outbox's deadline) so that the announcement still goes out once it is fixed."""
     r = run(fake, [job("dlv-auth")], token="wrong")["dlv-auth"]
-    assert (r["cls"], r["code"]) == ("permanent", "auth")
+    assert (r["cls"], r["code"]) == ("transient", "auth")
 
 
 def test_rate_limit_upper_bound(fake):

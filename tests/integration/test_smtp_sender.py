@@ -206,7 +206,7 @@ class Authenticator:
         return AuthResult(success=ok)
 
 
-@pytest.mark.parametrize("password,expect", [("s3cret", "ok"), ("wrong", "permanent")])
+@pytest.mark.parametrize("password,expect", [("s3cret", "ok"), ("wrong", "transient")])
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_auth_plain(password, expect):
     handler, auth = Sink(), Authenticator()

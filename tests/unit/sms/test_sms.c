@@ -74,7 +74,7 @@ static void test_classify(void)
     ASSERT_STR_EQ(r.error_code, "21211");
     ASSERT_TRUE(strstr(r.error_detail, "+15551234567") == NULL);   /* scrubbed */
     classify(0, 401, "{\"code\":20003,\"message\":\"Authenticate\",\"status\":401}", NULL, &r);
-    ASSERT_EQ(r.cls, BP_SEND_PERMANENT);
+    ASSERT_EQ(r.cls, BP_SEND_TRANSIENT);        /* the school's configuration */
     ASSERT_STR_EQ(r.error_code, "auth");
     classify(0, 404, "not json", NULL, &r);
     ASSERT_EQ(r.cls, BP_SEND_PERMANENT);
