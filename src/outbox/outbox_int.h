@@ -48,8 +48,6 @@ struct bp_outbox {
 };
 
 int bp__outbox_sched_start(struct bp_outbox *ob);
-/* sched.c: an e-mail's failure marks its contact bounced (RCPT 5.1.x). */
-bool bp__outbox_smtp_bounced(const struct bp_send_result *r);
 /* render.c: template / free-text checks for bp_outbox_prepare, and the
  * bp_store_render_fn (arg: struct bp_outbox_policy). */
 int bp__outbox_content_prepare(const struct bp_conf *conf,

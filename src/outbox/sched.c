@@ -246,7 +246,7 @@ static void on_tick(uv_timer_t *t)
  * an enhanced code, where a 550 may mean anything: those deliveries fail,
  * their contacts stay usable.
  */
-bool bp__outbox_smtp_bounced(const struct bp_send_result *r)
+static bool smtp_bounced(const struct bp_send_result *r)
 {
     const char *step = strchr(r->error_detail, ' ');
 
@@ -264,7 +264,7 @@ static const char *contact_effect(int channel, const struct bp_send_result *r)
             return "opted_out";
         return NULL;
     }
-    return bp__outbox_smtp_bounced(r) ? "bounced" : NULL;
+    return smtp_bounced(r) ? "bounced" : NULL;
 }
 
 static void push_result(struct bp_outbox *ob, const struct bp_store_result *r)
