@@ -9,13 +9,11 @@
 -- No response() function either: with one wrk builds a Lua table of the
 -- headers and a string of the body for every answer; wrk counts answers with
 -- a status above 399 itself (summary.errors.status).
-local threads = {}
 local counter = 0
 
 function setup(thread)
   thread:set("id", counter)
   counter = counter + 1
-  table.insert(threads, thread)
 end
 
 function init(args)
