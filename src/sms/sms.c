@@ -3,8 +3,11 @@
  * SMS sender on the loop: libcurl's multi-socket API driven by libuv
  * (docs/examples/multi-uv.c, with the fixes of DEPENDENCY-NOTES §2).
  *
- *   CURLMOPT_SOCKETFUNCTION -> one uv_poll_t per socket (struct sms_poll),
- *       closed on CURL_POLL_REMOVE and freed in its close callback;
+ *   CURLMOPT_SOCKETFUNCTION -> one uv_poll_t per socket (struct sms_poll);
+ *       a connection socket's handle lives as long as the socket (made in
+ *       CURLOPT_OPENSOCKETFUNCTION, closed in CURLOPT_CLOSESOCKETFUNCTION
+ *       before the close(2)), and CURL_POLL_REMOVE only parks it; any other
+ *       socket's handle is closed on CURL_POLL_REMOVE;
  *   CURLMOPT_TIMERFUNCTION  -> one uv_timer_t; socket_action is called from
  *       the timer's callback, never from inside the timer function;
  *   uv_poll status < 0      -> CURL_CSELECT_ERR;
@@ -22,6 +25,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -67,6 +72,8 @@ static void on_poll_closed(uv_handle_t *h)
     handle_closed(s);
 }
 
+static void on_poll(uv_poll_t *h, int status, int events);
+
 static void poll_close(struct sms_poll *p)
 {
     struct bp_sms *s = p->s;
@@ -80,11 +87,71 @@ static void poll_close(struct sms_poll *p)
     uv_close((uv_handle_t *)&p->h, on_poll_closed);
 }
 
+/*
+ * Parking.  curl says CURL_POLL_REMOVE for a kept-alive connection after
+ * every transfer and CURL_POLL_IN (or OUT) again when the next one reuses
+ * it.  Closing the uv_poll_t on REMOVE and making a new one for the next
+ * transfer cost five system calls a send (libuv's check of a new fd: an
+ * epoll ADD and DEL and an FIONBIO ioctl; then the DEL of the closed handle
+ * and the ADD of the new one), and any uv_poll_start, even with unchanged
+ * events, costs two (libuv forgets the registration on stop: ADD, EEXIST,
+ * MOD).  A parked handle stays started for reading only, which an idle
+ * connection never triggers: it costs nothing until it is reused with the
+ * same events.  Should the server close or write to a parked connection,
+ * the handle stops (curl finds the connection dead at its next reuse and
+ * closes it through bp__sms_close_socket).  Only sockets curl opened through
+ * bp__sms_open_socket are parked: curl closes others (its resolver's
+ * socketpair) without telling us, and a parked handle on a closed fd would
+ * be mistaken for the next socket that gets the same number.
+ */
+static struct sms_poll *poll_new(struct bp_sms *s, curl_socket_t fd, bool conn)
+{
+    struct sms_poll *p = bp_xcalloc(1, sizeof *p);
+    p->s = s;
+    p->fd = fd;
+    p->conn = conn;
+    if (uv_poll_init_socket(s->loop, &p->h, fd) != 0) {
+        free(p);
+        return NULL;
+    }
+    s->open_handles++;
+    p->next = s->polls;
+    if (p->next)
+        p->next->prev = p;
+    s->polls = p;
+    return p;
+}
+
+static struct sms_poll *poll_find_conn(struct bp_sms *s, curl_socket_t fd)
+{
+    for (struct sms_poll *p = s->polls; p; p = p->next)
+        if (p->conn && p->fd == fd)
+            return p;
+    return NULL;
+}
+
+static int poll_set(struct sms_poll *p, int events)
+{
+    if (p->events == events)
+        return 0;
+    if (uv_poll_start(&p->h, events, on_poll) != 0) {
+        p->events = 0;
+        return -1;
+    }
+    p->events = events;
+    return 0;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct sms_poll *p = BP_CONTAINER_OF(h, struct sms_poll, h);
     struct bp_sms *s = p->s;
     int flags = 0, running;
+    if (p->parked) {             /* closed or written to by the server */
+        uv_poll_stop(&p->h);
+        p->events = 0;
+        return;
+    }
     if (status < 0)
         flags = CURL_CSELECT_ERR;
     else {
@@ -105,23 +172,21 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     if (what == CURL_POLL_REMOVE) {
         if (p) {
             curl_multi_assign(s->multi, fd, NULL);
-            poll_close(p);
+            if (!p->conn)
+                poll_close(p);
+            else {
+                p->parked = true;
+                if (poll_set(p, UV_READABLE) != 0)
+                    uv_poll_stop(&p->h);
+            }
         }
         return 0;
     }
     if (!p) {
-        p = bp_xcalloc(1, sizeof *p);
-        p->s = s;
-        p->fd = fd;
-        if (uv_poll_init_socket(s->loop, &p->h, fd) != 0) {
-            free(p);
+        p = poll_find_conn(s, fd);
+        if (!p && !(p = poll_new(s, fd, false)))
             return -1;
-        }
-        s->open_handles++;
-        p->next = s->polls;
-        if (p->next)
-            p->next->prev = p;
-        s->polls = p;
+        p->parked = false;
         curl_multi_assign(s->multi, fd, p);
     }
     int ev = 0;
@@ -129,7 +194,31 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         ev |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         ev |= UV_WRITABLE;
-    return uv_poll_start(&p->h, ev, on_poll) == 0 ? 0 : -1;
+    return poll_set(p, ev);
+}
+
+curl_socket_t bp__sms_open_socket(void *clientp, curlsocktype purpose,
+                                  struct curl_sockaddr *a)
+{
+    struct bp_sms *s = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    if (!poll_new(s, fd, true)) {
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+int bp__sms_close_socket(void *clientp, curl_socket_t fd)
+{
+    struct sms_poll *p = poll_find_conn(clientp, fd);
+    if (p)
+        poll_close(p);      /* uv_close takes fd out of epoll before close(2) */
+    return close(fd);
 }
 
 static void on_curl_timer(uv_timer_t *t)

@@ -91,6 +91,10 @@ static CURL *new_easy(struct bp_sms *s, struct sms_req *r)
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_PROXY, "");   /* no proxy, and no getenv per request */
     curl_easy_setopt(e, CURLOPT_USERAGENT, "backpack-sms/1");
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, bp__sms_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, s);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, bp__sms_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, s);
     return e;
 }
 

@@ -43,6 +43,9 @@ struct sms_poll {
     curl_socket_t fd;
     struct bp_sms *s;
     struct sms_poll *prev, *next;
+    int events;                    /* UV_READABLE|UV_WRITABLE started, or 0 */
+    bool conn;                     /* opened by bp__sms_open_socket */
+    bool parked;                   /* idle in curl's connection cache */
 };
 
 struct bp_sms {
@@ -77,6 +80,12 @@ void bp__sms_req_complete(struct bp_sms *s, struct sms_req *r, const struct bp_s
 void bp__sms_collect(struct bp_sms *s);
 void bp__sms_cancel_all(struct bp_sms *s);
 void bp__sms_req_free_all(struct bp_sms *s);
+
+/* CURLOPT_OPENSOCKETFUNCTION / CURLOPT_CLOSESOCKETFUNCTION (sms.c): a
+ * connection socket's uv_poll_t lives as long as the socket. */
+curl_socket_t bp__sms_open_socket(void *clientp, curlsocktype purpose,
+                                  struct curl_sockaddr *a);
+int bp__sms_close_socket(void *clientp, curl_socket_t fd);
 
 void bp__sms_pump(struct bp_sms *s);
 void bp__sms_defer(struct bp_sms *s, struct sms_req *r);

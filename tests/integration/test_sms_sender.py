@@ -21,6 +21,7 @@ from twilio_fake import FakeTwilio  # noqa: E402
 FROM = "+15005550001"
 TO = "+15005550006"
 CALLBACK = "http://127.0.0.1:9/webhooks/sms/twilio/status"
+LAST_SUMMARY = {}   # the driver's summary line of the last run()
 
 
 def driver_path():
@@ -52,6 +53,8 @@ def run(fake, jobs, *extra, token=None, timeout=60):
     assert summary["loop_close"] == 0 and summary["dup_callbacks"] == 0 and summary["missing"] == 0
     results = {r["key"]: r for r in lines[:-1]}
     assert len(results) == len(lines) - 1 == len(jobs), "one callback per job"
+    LAST_SUMMARY.clear()
+    LAST_SUMMARY.update(summary)
     return results
 
 
@@ -158,3 +161,26 @@ def test_many_jobs_keep_alive_and_unique_tokens(fake):
     assert all(r["cls"] == "ok" for r in res.values())
     stats = fake.stats(tokens=True)
     assert stats["sends"] == n and stats["replays"] == 0
+
+
+
+def test_a_kept_alive_connection_the_provider_closed_is_replaced(fake):
+    """A server whose idle timeout runs out closes the kept-alive connection while it sits in
+    curl's cache, its socket parked on the loop (src/sms/sms.c, "Parking").  The next send goes
+    out on a new connection: the parked handle stopped at the close instead of spinning on it
+    (the driver's CPU stays small), curl's close of the dead socket closed the handle first (a
+    handle left on that fd would refuse the next socket, which gets the same number), and
+    uv_loop_close() finds no handle left (run() checks it)."""
+    fake.script(action="close_after_reply")
+    res = run(fake, [job("dlv-idle-1"),
+                     dict(job("dlv-idle-2", body="Second note"), after_ms=400),
+                     dict(job("dlv-idle-3", body="Third note"), after_ms=50)],
+              "--max-in-flight", "1")
+    assert [res[k]["cls"] for k in ("dlv-idle-1", "dlv-idle-2", "dlv-idle-3")] == ["ok"] * 3
+    items = fake.requests(min_count=3, timeout_ms=5000)["items"]
+    conns = [q["conn"] for q in items]
+    assert len(conns) == 3
+    assert conns[0] != conns[1], "the closed connection was not replaced"
+    assert conns[1] == conns[2], "the new connection is kept alive and reused"
+    # Spinning on the closed socket for 400 ms would cost ~130,000 us of CPU per result.
+    assert LAST_SUMMARY["cpu_us_per_result"] < 40000, LAST_SUMMARY

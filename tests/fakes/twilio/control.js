@@ -9,7 +9,7 @@
  */
 const webhooks = require('./webhooks');
 
-const ACTIONS = new Set(['error', 'hang', 'reset', 'delay']);
+const ACTIONS = new Set(['error', 'hang', 'reset', 'delay', 'close_after_reply']);
 
 function reply(res, status, obj) {
   res.send(status, { 'Content-Type': 'application/json; charset=utf-8' }, JSON.stringify(obj));

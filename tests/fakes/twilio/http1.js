@@ -21,6 +21,9 @@
  *   res.hang()                        never answer; the connection stays open until the
  *                                     client gives up (or the server stops)
  *   res.reset()                       abort the connection with a TCP RST
+ *   res.closeAfterReply()             answer as usual (keep-alive, no "Connection: close"),
+ *                                     then close the connection: what a server whose idle
+ *                                     timeout runs out does to a kept-alive connection
  */
 const net = require('node:net');
 
@@ -90,7 +93,10 @@ function statusLine(status) {
 }
 
 /* One connection: buffers input, parses one request at a time, writes answers in order. */
+let connSeq = 0;
+
 function serveConnection(sock, handler, conns) {
+  const connId = ++connSeq;  /* req.conn: which connection a request came on */
   let buf = Buffer.alloc(0);
   let busy = false;       /* a request is being handled; parse nothing more until answered */
   let dead = false;
@@ -155,9 +161,10 @@ function serveConnection(sock, handler, conns) {
       method: head.method, target: head.target, version: head.version,
       path: q < 0 ? head.target : head.target.slice(0, q),
       query: new URLSearchParams(q < 0 ? '' : head.target.slice(q + 1)),
-      headers: head.headers, rawHeaders: head.rawHeaders, body, socket: sock,
+      headers: head.headers, rawHeaders: head.rawHeaders, body, socket: sock, conn: connId,
     };
     let answered = false;
+    let closeAfter = false;
     const res = {
       send(status, headers, payload) {
         if (answered || dead) return;
@@ -170,11 +177,12 @@ function serveConnection(sock, handler, conns) {
         out += '\r\n';
         if (data.length < 16384) sock.write(out + data.toString('latin1'), 'latin1');
         else { sock.write(out, 'latin1'); sock.write(data); }
-        if (!keepAlive) { sock.end(); dead = true; return; }
+        if (!keepAlive || closeAfter) { sock.end(); dead = true; return; }
         busy = false;
         if (buf.length) setImmediate(pump);
       },
       hang() { answered = true; dead = true; /* keep the socket, answer nothing */ },
+      closeAfterReply() { closeAfter = true; },
       reset() {
         answered = true; dead = true;
         if (typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();

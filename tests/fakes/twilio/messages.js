@@ -132,6 +132,9 @@ function applyScript(state, script, req, res, rec, f, proceed) {
       rec.response = { status: 0, reset: true };
       res.reset();
       return true;
+    case 'close_after_reply':  /* served as usual, then the connection is closed */
+      res.closeAfterReply();
+      return false;
     case 'delay':
       rec.delay_ms = script.delay_ms;
       setTimeout(proceed, script.delay_ms);
@@ -159,7 +162,8 @@ function handle(state, req, res) {
   const f = parseForm(req);
   const token = req.headers['i-twilio-idempotency-token'] || null;
   const rec = state.record(state.recordMode === 'full'
-    ? { method: req.method, path: req.path, headers: req.headers, form: f, token, to: first(f.To) || null }
+    ? { method: req.method, path: req.path, headers: req.headers, form: f, token, to: first(f.To) || null,
+        conn: req.conn }
     : { method: req.method, path: req.path, token, to: first(f.To) || null });
   const proceed = () => finish(state, req, res, rec, f, m, token);
   if (req.method === 'POST' && !m[2]) {

@@ -8,8 +8,10 @@
  *              [--callback URL] [--rate N] [--burst N] [--max-in-flight N]
  *              [--timeout-ms N] [--close-after-submit] [--bench N]
  *
- * Jobs come from stdin as JSON lines {"to","body","key"} unless --bench N,
- * which generates N jobs with unique keys and keeps a window of
+ * Jobs come from stdin as JSON lines {"to","body","key"[,"after_ms"]} unless
+ * --bench N; a job with "after_ms" is submitted that long after every job
+ * before it has its result (a kept-alive connection then sits idle),
+ * and --bench N generates N jobs with unique keys and keeps a window of
  * 4 * max-in-flight submitted (what the outbox does).
  * Result lines: {"i","key","cls","sid","code","detail","retry_after_ms","ms"}.
  * Summary: {"summary":true,"submitted","results","dup_callbacks",
@@ -35,6 +37,8 @@ struct djob {
     char *body;
     int calls;
     uint64_t t0;
+    uint64_t after_ms;
+    bool waited;
     size_t i;
 };
 
@@ -45,6 +49,7 @@ static size_t njobs, submitted, results, dups, oks;
 static size_t bench_n, window = 256;
 static bool quiet, close_after_submit, closed;
 static uint64_t t_start;
+static uv_timer_t after_timer;
 
 static const char *cls_name(enum bp_send_class c)
 {
@@ -82,18 +87,32 @@ static void on_done(struct bp_send_job *job, const struct bp_send_result *r, voi
         submit_more();
 }
 
+static void on_after(uv_timer_t *t)
+{
+    (void)t;
+    jobs[submitted].waited = true;
+    submit_more();
+}
+
 static void submit_more(void)
 {
     while (submitted < njobs && !close_after_submit &&
            (!bench_n || snd.in_flight(snd.self) < window)) {
         struct djob *d = &jobs[submitted];
+        if (d->after_ms && !d->waited) {
+            if (results == submitted && !uv_is_active((uv_handle_t *)&after_timer))
+                uv_timer_start(&after_timer, on_after, d->after_ms, 0);
+            return;
+        }
         d->t0 = uv_now(&loop);
         if (snd.submit(snd.self, &d->job, on_done, NULL) != 0)
             break;
         submitted++;
     }
-    if (submitted == njobs && results == njobs && !closed)
+    if (submitted == njobs && results == njobs && !closed) {
+        uv_close((uv_handle_t *)&after_timer, NULL);
         snd.close(snd.self, on_closed, NULL);
+    }
 }
 
 static void fill(struct djob *d, size_t i, const char *to, const char *body, const char *key)
@@ -136,6 +155,7 @@ static void read_jobs(void)
         fill(&jobs[njobs], njobs, json_string_value(json_object_get(o, "to")),
              json_string_value(json_object_get(o, "body")),
              json_string_value(json_object_get(o, "key")));
+        jobs[njobs].after_ms = (uint64_t)json_integer_value(json_object_get(o, "after_ms"));
         njobs++;
         json_decref(o);
     }
@@ -181,6 +201,7 @@ int main(int argc, char **argv)
     window = 4 * (size_t)o.max_in_flight;
     read_jobs();
     uv_loop_init(&loop);
+    uv_timer_init(&loop, &after_timer);
     if (bp_sms_sender_new(&loop, &o, &snd, &eb) != 0) {
         fprintf(stderr, "sms_driver: %s\n", eb.msg);
         return 2;
@@ -193,6 +214,7 @@ int main(int argc, char **argv)
             if (snd.submit(snd.self, &jobs[i].job, on_done, NULL) == 0)
                 submitted++;
         }
+        uv_close((uv_handle_t *)&after_timer, NULL);
         snd.close(snd.self, on_closed, NULL);
         closed = true;
         int after = snd.submit(snd.self, &jobs[0].job, on_done, NULL);
