@@ -2,7 +2,8 @@
 /*
  * The seam between the outbox (which decides what to send, when, and what a
  * result means) and the channel senders (which talk to the provider):
- * src/sms/ (libcurl multi on the loop, Twilio-compatible API) and
+ * src/sms/ (libcurl multi on a libuv loop, in `serve` on a thread of its
+ * own; Twilio-compatible API) and
  * src/smtp/ (libesmtp on its own worker threads).
  *
  * A sender classifies each failure ONCE, at its boundary, into transient or

@@ -7,7 +7,9 @@
  * The sender never reads the configuration: the caller fills
  * struct bp_sms_opts from struct bp_conf ([sms] and [server] public_url).
  *
- * Threading: everything runs on the loop thread that owns `loop`.
+ * Threading: bp_sms_sender_new's sender runs on the loop thread that owns
+ * `loop`; bp_sms_sender_new_threaded's runs on a thread of its own, while
+ * its submit, in_flight, close and done callbacks stay on `loop`'s thread.
  */
 #ifndef BP_SMS_H
 #define BP_SMS_H
@@ -46,5 +48,14 @@ struct bp_sms_opts {
  */
 BP_WUR int bp_sms_sender_new(uv_loop_t *loop, const struct bp_sms_opts *opts,
                              struct bp_sender *out, struct bp_errbuf *eb);
+
+/*
+ * The same sender on a thread of its own, with its own libuv loop
+ * (src/sms/sms_thread.c): libcurl, the sockets and the JSON replies leave
+ * the caller's loop thread.  Same contract as above, every function and
+ * callback of *out on `loop`'s thread; close also joins the thread.
+ */
+BP_WUR int bp_sms_sender_new_threaded(uv_loop_t *loop, const struct bp_sms_opts *opts,
+                                      struct bp_sender *out, struct bp_errbuf *eb);
 
 #endif

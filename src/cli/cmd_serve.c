@@ -44,7 +44,7 @@ static int start_sms(uv_loop_t *loop, const struct bp_conf *c, struct bp_sender 
 
     snprintf(cb, sizeof cb, "%s%s", c->server_public_url,
              c->server_public_url[0] ? "/webhooks/sms/twilio/status" : "");
-    return bp_sms_sender_new(loop, &o, out, eb);
+    return bp_sms_sender_new_threaded(loop, &o, out, eb);
 }
 
 /* The SMS window: rows claimed ahead of the sender.  With no rate limit,

@@ -3,10 +3,10 @@
 # builds $build, makes a work directory with a config on a free loopback
 # port, imports a generated district (2,000 families) and writes $n
 # pre-signed inbound webhooks with unique MessageSids to $work/requests.tsv.
-# In: here, build, n; SYNC, LOG_LEVEL optional.  Out: bin, work, port.
+# In: here, build, n; SYNC, LOG_LEVEL, BIN optional.  Out: bin, work, port.
 [ -f "$build/build.ninja" ] || meson setup "$build" -Dbuildtype=release >/dev/null
 ninja -C "$build" backpack >/dev/null
-bin=$here/$build/backpack
+bin=${BIN:-$here/$build/backpack}   # BIN=path: another binary (A/B runs)
 work=$(mktemp -d /tmp/bp-bench-XXXXXX)
 chmod 755 "$work"
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -1,6 +1,7 @@
 """The SMS sender (src/sms) against the imitation Twilio, through the C driver.
 
-tests/unit/sms/sms_driver submits jobs through bp_sms_sender_new() on a real libuv loop and
+tests/unit/sms/sms_driver submits jobs through bp_sms_sender_new() on a real libuv loop (and
+bp_sms_sender_new_threaded(), the same sender on a thread of its own) and
 prints one JSON line per result; these tests start the imitation provider (node, loopback),
 script its faults, and check both sides: the request exactly as the provider recorded it, and
 the class the sender gave each outcome.  Under the ASan build the driver also proves there is
@@ -29,9 +30,12 @@ def driver_path():
     return os.path.join(bindir, "tests", "unit", "sms", "sms_driver")
 
 
-@pytest.fixture
-def fake():
+@pytest.fixture(params=["loop", "thread"])
+def fake(request):
+    """The imitation; every test runs twice: the sender on the driver's loop, and on a thread
+    of its own (bp_sms_sender_new_threaded, which `backpack serve` uses)."""
     f = FakeTwilio(callbacks="off").start()
+    f.threaded = request.param == "thread"
     try:
         yield f
     finally:
@@ -44,6 +48,8 @@ def run(fake, jobs, *extra, token=None, timeout=60):
     if "--mss" not in extra:
         args += ["--from", FROM]
     args += list(extra)
+    if fake.threaded:
+        args.append("--threaded")
     stdin = "".join(json.dumps(j) + "\n" for j in jobs)
     p = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout)
     lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]

@@ -6,8 +6,10 @@
  *
  *   sms_driver --base URL --sid AC.. --token T (--from N | --mss MG..)
  *              [--callback URL] [--rate N] [--burst N] [--max-in-flight N]
- *              [--timeout-ms N] [--close-after-submit] [--bench N]
+ *              [--timeout-ms N] [--close-after-submit] [--bench N] [--threaded]
  *
+ * --threaded: the sender on its own thread (bp_sms_sender_new_threaded, as
+ * `backpack serve` runs it) instead of on the driver's loop.
  * Jobs come from stdin as JSON lines {"to","body","key"[,"after_ms"]} unless
  * --bench N; a job with "after_ms" is submitted that long after every job
  * before it has its result (a kept-alive connection then sits idle),
@@ -47,7 +49,7 @@ static uv_loop_t loop;
 static struct djob *jobs;
 static size_t njobs, submitted, results, dups, oks;
 static size_t bench_n, window = 256;
-static bool quiet, close_after_submit, closed;
+static bool quiet, close_after_submit, closed, threaded;
 static uint64_t t_start;
 static uv_timer_t after_timer;
 
@@ -170,6 +172,7 @@ static int parse_args(int argc, char **argv, struct bp_sms_opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--close-after-submit")) { close_after_submit = true; continue; }
+        if (!strcmp(a, "--threaded")) { threaded = true; continue; }
         if (!v)
             return -1;
         i++;
@@ -202,7 +205,8 @@ int main(int argc, char **argv)
     read_jobs();
     uv_loop_init(&loop);
     uv_timer_init(&loop, &after_timer);
-    if (bp_sms_sender_new(&loop, &o, &snd, &eb) != 0) {
+    if ((threaded ? bp_sms_sender_new_threaded(&loop, &o, &snd, &eb)
+                  : bp_sms_sender_new(&loop, &o, &snd, &eb)) != 0) {
         fprintf(stderr, "sms_driver: %s\n", eb.msg);
         return 2;
     }
