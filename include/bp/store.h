@@ -112,6 +112,11 @@ struct bp_store_wreq {
     bp_store_done_cb done;    /* runs on the loop thread, exactly once */
     bool bulk;                /* runs in a transaction of its own in bulk
                                  mode (bp_store_set_bulk) */
+    bool replayable;          /* fn may run again after its writes were
+                                 rolled back: it sets every output afresh
+                                 and keeps no state outside the database
+                                 (then it may share a savepoint with the
+                                 replayable requests next to it) */
     /* private */
     struct bp_store_wreq *_next;
     int _status;

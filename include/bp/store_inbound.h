@@ -78,6 +78,8 @@ struct bp_store_inbound {
     int64_t reply_delivery_id;
 };
 
+/* Replayable (bp/store.h): sets every output afresh, keeps nothing outside
+ * the database; render must be a pure function of its arguments. */
 int bp_store_inbound_sms(struct bp_store *s, void *arg);
 
 #endif

@@ -42,6 +42,8 @@ struct bp_store_status_update {
     const char *contact_change;  /* "opted_out", "invalid" or NULL */
 };
 
+/* Replayable (bp/store.h): sets every output afresh, keeps nothing outside
+ * the database. */
 int bp_store_delivery_status(struct bp_store *s, void *arg);
 
 /* Maps a provider status word to a delivery state ("sent"...), or NULL for

@@ -203,6 +203,7 @@ static void submit_inbound(struct hook_ctx *c)
     in->render = ing->render;
     in->render_ctx = ing->render_ctx;
     c->wreq.fn = bp_store_inbound_sms;
+    c->wreq.replayable = true;      /* bp/store_inbound.h */
     c->wreq.arg = in;
     c->wreq.done = on_inbound_done;
     bp_store_writer_submit(ing->writer, &c->wreq);
@@ -231,6 +232,7 @@ static void submit_status(struct hook_ctx *c)
     u->error_code = msg.error_code;
     u->now_ms = bp_clock_now_ms();
     c->wreq.fn = bp_store_delivery_status;
+    c->wreq.replayable = true;      /* bp/store_status.h */
     c->wreq.arg = u;
     c->wreq.done = on_status_done;
     bp_store_writer_submit(ing->writer, &c->wreq);

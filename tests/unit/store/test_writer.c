@@ -3,7 +3,8 @@
  * Store writer (src/store/writer.c): group commit on a real WAL file.
  * Checks that every request completes exactly once, in submission order,
  * only after its commit (a second connection sees the row inside done()),
- * that a failing request rolls back alone, that a failing COMMIT fails the
+ * that a failing request rolls back alone (also inside a run of replayable
+ * requests sharing one savepoint), that a failing COMMIT fails the
  * whole batch, that batches form under load, that stop completes later
  * submits with BP_ECLOSED asynchronously, that the stats add up, and that
  * the loop closes clean.
@@ -29,12 +30,13 @@ struct treq {
     int idx;
     int mode;                   /* MODE_* */
     int calls;
+    int runs;                   /* times fn ran (writer thread) */
     int status;
     int fk;                     /* PRAGMA foreign_keys as fn saw it */
     int cache;                  /* PRAGMA cache_size as fn saw it */
 };
 
-enum { MODE_INSERT, MODE_FAIL, MODE_GATE, MODE_ORPHAN, MODE_PAGE };
+enum { MODE_INSERT, MODE_FAIL, MODE_GATE, MODE_ORPHAN, MODE_PAGE, MODE_UNDO };
 
 struct ctx {
     uv_loop_t loop;
@@ -61,6 +63,7 @@ static int fn_write(struct bp_store *s, void *arg)
     sqlite3_stmt *st;
     int rc;
 
+    r->runs++;
     if (r->mode == MODE_GATE) {
         uv_sem_post(&r->c->entered);
         uv_sem_wait(&r->c->gate);
@@ -83,6 +86,8 @@ static int fn_write(struct bp_store *s, void *arg)
         rc = sqlite3_step(st);      /* duplicate primary key */
     }
     sqlite3_finalize(st);
+    if (rc == SQLITE_DONE && r->mode == MODE_UNDO)
+        return BP__STORE_UNDO;      /* written, to be undone: a retry */
     return rc == SQLITE_DONE ? 0 : bp__store_err(rc);
 }
 
@@ -168,7 +173,9 @@ static void submit(struct ctx *c, struct treq *r, int idx, int mode)
     r->idx = idx;
     r->mode = mode;
     r->calls = 0;
+    r->runs = 0;
     r->status = 1;
+    r->w.replayable = false;
     r->w.fn = fn_write;
     r->w.arg = r;
     r->w.done = on_done;
@@ -258,6 +265,44 @@ static void test_failing_request_rolls_back_alone(void)
     ASSERT_EQ(c.stats_at_end.failures, 1);
     ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM wt"), 9);
     ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM wt WHERE id = 5"), 0);
+    ASSERT_OK(teardown(&c));
+}
+
+/* Requests marked replayable next to each other share one savepoint; when
+ * one of them fails or asks for an undo, the run is rolled back and run
+ * again one savepoint a request, so every outcome is what it would have been
+ * alone.  runs shows which path each took. */
+static void test_replayable_run_replays_on_failure(void)
+{
+    static struct treq r[10];
+    static const int mode[10] = {MODE_GATE, MODE_INSERT, MODE_INSERT, MODE_INSERT,
+                                 MODE_INSERT, MODE_FAIL, MODE_UNDO, MODE_INSERT,
+                                 MODE_INSERT, MODE_INSERT};
+    /* 1-6 one run (5 fails: 1-5 ran twice, 6 only in the replay), 7 not
+     * replayable, 8-9 a run that succeeds at once. */
+    static const int runs[10] = {1, 2, 2, 2, 2, 2, 1, 1, 1, 1};
+    char path[512];
+    struct ctx c;
+
+    ASSERT_TRUE(setup_gated(&c, path, sizeof path, 1024, &r[0]));
+    for (int i = 1; i < 10; i++) {
+        submit(&c, &r[i], i, mode[i]);
+        r[i].w.replayable = i != 7;
+    }
+    uv_sem_post(&c.gate);
+    ASSERT_TRUE(st_run_until(&c.loop, &c.all_done, 10000));
+    ASSERT_EQ(c.order_errors, 0);
+    ASSERT_EQ(c.invisible, 0);
+    for (int i = 0; i < 10; i++) {
+        ASSERT_EQ(r[i].calls, 1);
+        ASSERT_EQ(r[i].status, i == 5 ? BP_ECONSTRAINT : 0);
+        ASSERT_EQ(r[i].runs, runs[i]);
+    }
+    ASSERT_EQ(c.stats_at_end.commits, 2);
+    ASSERT_EQ(c.stats_at_end.failures, 1);
+    /* 1-4, 7, 8, 9: not the failed 5 nor the undone 6 */
+    ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM wt"), 7);
+    ASSERT_EQ(st_int(c.reader, "SELECT count(*) FROM wt WHERE id IN (5, 6)"), 0);
     ASSERT_OK(teardown(&c));
 }
 
@@ -479,6 +524,7 @@ int main(void)
 {
     BP_TEST(test_complete_once_in_order_after_commit);
     BP_TEST(test_failing_request_rolls_back_alone);
+    BP_TEST(test_replayable_run_replays_on_failure);
     BP_TEST(test_commit_failure_fails_whole_batch);
     BP_TEST(test_bulk_request_alone_without_foreign_keys);
     BP_TEST(test_batches_form_under_load);
