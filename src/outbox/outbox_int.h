@@ -22,6 +22,7 @@ struct bp_outbox {
     struct bp_outbox_env env;
     uv_timer_t timer;
     bool timer_open, stopping, recovered;
+    bool keyword_refusal_logged;   /* sched.c: said once per run */
     unsigned senders_closing;
     unsigned mt_inflight;          /* reply translations not yet written (inbound_mt.c) */
     uint64_t next_hold_pass;       /* loop time of the next unusable-contact scan */

@@ -267,6 +267,25 @@ static const char *contact_effect(int channel, const struct bp_send_result *r)
     return smtp_bounced(r) ? "bounced" : NULL;
 }
 
+/* A STOP/HELP/START reply refused as "unsubscribed" (21610) means the
+ * provider answers carrier keywords itself (Twilio does on long codes unless
+ * the school changes it): the family got the provider's reply, in English,
+ * and never gets ours in its language.  Only the school's provider settings
+ * can change that; say so once per run, at warn (README, installing, step 7). */
+static void keyword_reply_refused(struct bp_outbox *ob, const struct bp__outbox_job *j,
+                                  const struct bp_send_result *r)
+{
+    if (ob->keyword_refusal_logged || !j->row.system || j->row.channel != BP_CHANNEL_SMS ||
+        strcmp(r->error_code, "21610") != 0)
+        return;
+    ob->keyword_refusal_logged = true;
+    bp_log_warn("outbox", "keyword_reply_refused",
+                "delivery=%lld code=21610 hint=\"the SMS provider answers STOP/HELP/START"
+                " itself and refused this confirmation, so families get its reply instead of"
+                " one in their language: change the number's opt-out settings at the provider"
+                " (Twilio: Advanced Opt-Out)\"", (long long)j->row.delivery_id);
+}
+
 static void push_result(struct bp_outbox *ob, const struct bp_store_result *r)
 {
     if (ob->pending.n == ob->pending_cap) {
@@ -317,6 +336,7 @@ static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r
         res.error_class = "permanent";
         res.to = BP_DS_FAILED;
         res.contact_status = contact_effect(ch, r);
+        keyword_reply_refused(ob, j, r);
     }
     if (res.to != BP_DS_SENT)
         bp_log_info("outbox", "send_result", "delivery=%lld channel=%s class=%s"

@@ -7,7 +7,7 @@ import http.client
 import os
 import pytest
 
-from conftest import http_request
+from conftest import http_request, poll
 from sms_support import (PUBLIC_URL, SCHOOL_NUMBER, FakeTwilio, catalogue, query,
                          school_config, seed, signed_form)
 
@@ -180,6 +180,31 @@ def test_start_and_help(fake, school):
     kinds = query(school.db, "SELECT kind FROM consent_event WHERE contact_id=31 ORDER BY id")
     assert kinds == [("opt_out",), ("opt_in",), ("help",)]
     assert stop["attempts"][0]["status"] == 200
+
+
+def test_a_stop_reply_the_provider_refuses_is_reported_to_the_admin(fake, school):
+    """By default Twilio answers STOP itself on long codes and from then on refuses every
+    message to the number (21610), this confirmation in the family's language included: the
+    daemon records the opt-out, fails the confirmation, and says once at warn what the school
+    must change at the provider (README, installing, step 7)."""
+    sender = "+15550100021"
+    fake.unsubscribe(sender)    # what Twilio's own opt-out handling did on receiving STOP
+    r = fake.inbound(to_url=school.url, sign_url=PUBLIC_URL + PATH, to=SCHOOL_NUMBER,
+                     body="STOP", **{"from": sender})
+    assert r["attempts"][0]["status"] == 200
+    assert query(school.db, "SELECT status FROM contact WHERE address=?", (sender,)) == \
+        [("opted_out",)]
+    poll(lambda: [x[1] for x in _reply_for(school.db, r["message_sid"])] == ["failed"],
+         deadline=20.0, what="the refused confirmation")
+    assert query(school.db, "SELECT d.error_code FROM delivery d JOIN message m ON"
+                            " m.id = d.message_id WHERE m.kind = 'system'") == [("21610",)]
+    school.wait_log(r"level=warn .*event=keyword_reply_refused .*code=21610")
+    # once per run: a HELP later (also refused) says nothing more
+    h = fake.inbound(to_url=school.url, sign_url=PUBLIC_URL + PATH, to=SCHOOL_NUMBER,
+                     body="HELP", **{"from": sender})
+    poll(lambda: [x[1] for x in _reply_for(school.db, h["message_sid"])][-1:] == ["failed"],
+         deadline=20.0, what="the refused HELP reply")
+    assert len([l for l in school.log().splitlines() if "keyword_reply_refused" in l]) == 1
 
 
 def test_a_sentence_with_stop_is_a_message_flagged_for_review(fake, school):
