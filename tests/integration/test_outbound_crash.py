@@ -11,7 +11,9 @@ I-Twilio-Idempotency-Token and counts them: GET /_fake/stats?tokens=1).
 - kill -9 in the middle of a 10,000-delivery announcement to a generated district
   (tests/tools/gen_oneroster.py + `backpack roster import`), restart: every delivery ends
   `sent`, the provider created exactly one message per idempotency key, and the requests
-  repeated after the restart are at most the in-flight window (no duplicate burst).
+  repeated after the restart are at most the in-flight window (no duplicate burst);
+- SIGTERM in the middle of an announcement (a service restart): a clean stop, then the same
+  guarantees as after kill -9.
 
 Waits poll the database or the fake with deadlines; nothing sleeps for timing."""
 import email
@@ -153,6 +155,50 @@ def test_kill_9_during_a_10000_delivery_send(workdir, write_config, fake):
         assert st["replays"] == st["requests"] - total <= in_flight
         assert max(t["requests"] for t in st["by_token"].values()) <= 2
         assert st["by_status"] == {"201": st["requests"]}
+        assert d2.stop() == 0
+        assert d2.error_lines() == []
+    finally:
+        d2.stop()
+
+
+def test_a_restart_in_the_middle_of_a_send_loses_and_repeats_nothing(workdir, write_config,
+                                                                    fake):
+    """What `systemctl restart backpack` does during an announcement: SIGTERM mid-drain.  The
+    daemon stops cleanly (exit 0, no error), the SMS sender's thread cancels what it holds
+    (those rows stay `sending`, in doubt, as after a crash), and the next start sends each of
+    them again under its own idempotency key: every delivery is sent, one message each."""
+    config = config_for(write_config, fake)
+    db = os.path.join(workdir, "backpack.db")
+    bundle = os.path.join(workdir, "bundle")
+    subprocess.run(["/usr/bin/python3", GEN, "--families", "2500", "--out", bundle,
+                    "--seed", "5"], check=True, capture_output=True)
+    subprocess.run([BIN, "roster", "import", "--oneroster", bundle, "-c", config],
+                   check=True, capture_output=True)
+    out = send(config, "--school", "--urgent", "--allow-fallback", "--text",
+               "Early dismissal at 1 pm today.")
+    total = out["deliveries"]["sms"]
+    assert total >= 2500, out
+    d = Daemon(workdir, config)
+    try:
+        d.wait_log(r"event=started")
+        poll(lambda: fake.stats()["sends"] >= total // 3, what="a third sent")
+        assert d.stop() == 0
+        assert d.error_lines() == []
+        assert "event=stopping" in d.log()
+    finally:
+        d.stop()
+    in_doubt = query(db, "SELECT count(*) FROM delivery WHERE state = 'sending'")[0][0]
+    assert in_doubt <= WINDOW
+    assert 0 < fake.stats()["sends"] < total
+    d2 = Daemon(workdir, config)
+    try:
+        d2.wait_log(r"event=started recovered_sending=%d " % in_doubt)
+        poll(lambda: sms_states(db).get("sent") == total, deadline=120,
+             what="every delivery sent")
+        st = fake.stats(tokens=True)
+        assert st["sends"] == total == st["messages"]
+        assert all(t["sends"] == 1 for t in st["by_token"].values())
+        assert st["replays"] == st["requests"] - total <= in_doubt
         assert d2.stop() == 0
         assert d2.error_lines() == []
     finally:
