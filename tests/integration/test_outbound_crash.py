@@ -82,6 +82,17 @@ def send(config, *args):
     return json.loads(r.stdout)
 
 
+def announce_to_district(workdir, config, families, seed, text):
+    """Generates and imports a district, then `backpack send --school`: the SMS count."""
+    bundle = os.path.join(workdir, "bundle")
+    subprocess.run(["/usr/bin/python3", GEN, "--families", str(families), "--out", bundle,
+                    "--seed", str(seed)], check=True, capture_output=True)
+    subprocess.run([BIN, "roster", "import", "--oneroster", bundle, "-c", config],
+                   check=True, capture_output=True)
+    out = send(config, "--school", "--urgent", "--allow-fallback", "--text", text)
+    return out["deliveries"]["sms"]
+
+
 def sms_states(db):
     return dict(query(db, "SELECT state, count(*) FROM delivery WHERE channel = 'sms'"
                           " GROUP BY state"))
@@ -117,15 +128,8 @@ def test_provider_down_for_a_while_then_everything_goes_once(workdir, write_conf
 def test_kill_9_during_a_10000_delivery_send(workdir, write_config, fake):
     config = config_for(write_config, fake)
     db = os.path.join(workdir, "backpack.db")
-    bundle = os.path.join(workdir, "bundle")
-    subprocess.run(["/usr/bin/python3", GEN, "--families", "9500", "--out", bundle,
-                    "--seed", "4"], check=True, capture_output=True)
-    subprocess.run([BIN, "roster", "import", "--oneroster", bundle, "-c", config],
-                   check=True, capture_output=True)
-    out = send(config, "--school", "--urgent", "--allow-fallback", "--text",
-               "School closes at noon today.")
-    total = out["deliveries"]["sms"]
-    assert total >= 10000, out
+    total = announce_to_district(workdir, config, 9500, 4, "School closes at noon today.")
+    assert total >= 10000, total
     d = Daemon(workdir, config)
     try:
         d.wait_log(r"event=started")
@@ -169,15 +173,8 @@ def test_a_restart_in_the_middle_of_a_send_loses_and_repeats_nothing(workdir, wr
     them again under its own idempotency key: every delivery is sent, one message each."""
     config = config_for(write_config, fake)
     db = os.path.join(workdir, "backpack.db")
-    bundle = os.path.join(workdir, "bundle")
-    subprocess.run(["/usr/bin/python3", GEN, "--families", "2500", "--out", bundle,
-                    "--seed", "5"], check=True, capture_output=True)
-    subprocess.run([BIN, "roster", "import", "--oneroster", bundle, "-c", config],
-                   check=True, capture_output=True)
-    out = send(config, "--school", "--urgent", "--allow-fallback", "--text",
-               "Early dismissal at 1 pm today.")
-    total = out["deliveries"]["sms"]
-    assert total >= 2500, out
+    total = announce_to_district(workdir, config, 2500, 5, "Early dismissal at 1 pm today.")
+    assert total >= 2500, total
     d = Daemon(workdir, config)
     try:
         d.wait_log(r"event=started")
