@@ -50,10 +50,13 @@ BP_WUR int bp_sms_sender_new(uv_loop_t *loop, const struct bp_sms_opts *opts,
                              struct bp_sender *out, struct bp_errbuf *eb);
 
 /*
- * The same sender on a thread of its own, with its own libuv loop
+ * The same sender on threads of its own, each with its own libuv loop
  * (src/sms/sms_thread.c): libcurl, the sockets and the JSON replies leave
- * the caller's loop thread.  Same contract as above, every function and
- * callback of *out on `loop`'s thread; close also joins the thread.
+ * the caller's loop thread.  Two threads, sharing max_in_flight, when there
+ * is no rate limit (rate_per_second 0) and max_in_flight >= 2; else one, so
+ * that the sender number's token bucket stays whole.  Same contract as
+ * above, every function and callback of *out on `loop`'s thread; close also
+ * joins the threads.
  */
 BP_WUR int bp_sms_sender_new_threaded(uv_loop_t *loop, const struct bp_sms_opts *opts,
                                       struct bp_sender *out, struct bp_errbuf *eb);
