@@ -161,6 +161,15 @@ def test_close_with_jobs_pending_cancels_each_once(fake):
     assert all((r["cls"], r["code"]) == ("transient", "canceled") for r in res.values())
 
 
+def test_close_with_requests_on_the_wire_completes_each_once(fake):
+    """No rate limit, so the threaded sender has two threads: close right after submitting
+    40 jobs completes each exactly once (run() checks), as sent or as canceled."""
+    res = run(fake, [job("dlv-w%d" % i) for i in range(40)], "--close-after-submit")
+    assert sorted(res) == sorted("dlv-w%d" % i for i in range(40))
+    for r in res.values():
+        assert (r["cls"], r["code"]) in (("ok", ""), ("transient", "canceled")), r
+
+
 def test_many_jobs_keep_alive_and_unique_tokens(fake):
     n = 300
     res = run(fake, [job("dlv-k%d" % i) for i in range(n)], "--max-in-flight", "4")
