@@ -183,8 +183,8 @@ def test_a_kept_alive_connection_the_provider_closed_is_replaced(fake):
     """A server whose idle timeout runs out closes the kept-alive connection while it sits in
     curl's cache, its socket parked on the loop (src/sms/sms.c, "Parking").  The next send goes
     out on a new connection: the parked handle stopped at the close instead of spinning on it
-    (the driver's CPU stays small), curl's close of the dead socket closed the handle first (a
-    handle left on that fd would refuse the next socket, which gets the same number), and
+    (the driver's CPU stays small, which fails when it does not stop), the dead socket's close
+    and the new socket (which gets the same number) both went through the sender, and
     uv_loop_close() finds no handle left (run() checks it)."""
     fake.script(action="close_after_reply")
     res = run(fake, [job("dlv-idle-1"),
