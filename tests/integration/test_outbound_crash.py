@@ -125,44 +125,61 @@ def test_provider_down_for_a_while_then_everything_goes_once(workdir, write_conf
     assert d.error_lines() == []
 
 
+def interrupt_at_a_third(workdir, config, fake, total, interrupt):
+    """Runs the daemon until the provider has seen a third of the SMS, then interrupt(daemon);
+    returns how many deliveries were left `sending` (in doubt): at most the window."""
+    db = os.path.join(workdir, "backpack.db")
+    d = Daemon(workdir, config)
+    try:
+        d.wait_log(r"event=started")
+        poll(lambda: fake.stats()["sends"] >= total // 3, what="a third sent")
+        interrupt(d)
+    finally:
+        d.stop()
+    in_doubt = query(db, "SELECT count(*) FROM delivery WHERE state = 'sending'")[0][0]
+    assert 0 < fake.stats()["sends"] < total
+    assert in_doubt <= WINDOW                       # only the window can be in doubt
+    return in_doubt
+
+
+def restart_and_finish(workdir, config, fake, total, in_doubt, deadline):
+    """Restarts the daemon after an interruption: it recovers exactly the rows in doubt, every
+    delivery ends `sent`, one message each at the provider, and the requests repeated are at
+    most the rows that were in doubt; a clean stop.  Returns the provider's stats."""
+    db = os.path.join(workdir, "backpack.db")
+    d2 = Daemon(workdir, config)
+    try:
+        d2.wait_log(r"event=started recovered_sending=%d " % in_doubt)
+        poll(lambda: sms_states(db).get("sent") == total, deadline=deadline,
+             what="every delivery sent")
+        st = fake.stats(tokens=True)
+        assert st["sends"] == total == st["messages"]
+        assert all(t["sends"] == 1 for t in st["by_token"].values())
+        assert st["replays"] == st["requests"] - total <= in_doubt
+        assert d2.stop() == 0
+        assert d2.error_lines() == []
+    finally:
+        d2.stop()
+    return st
+
+
 def test_kill_9_during_a_10000_delivery_send(workdir, write_config, fake):
     config = config_for(write_config, fake)
     db = os.path.join(workdir, "backpack.db")
     total = announce_to_district(workdir, config, 9500, 4, "School closes at noon today.")
     assert total >= 10000, total
-    d = Daemon(workdir, config)
-    try:
-        d.wait_log(r"event=started")
-        # kill -9 in the middle of the send (an event: the provider has seen a third)
-        poll(lambda: fake.stats()["sends"] >= total // 3, what="a third sent")
+
+    def kill_9(d):      # kill -9 in the middle of the send
         os.kill(d.pid, signal.SIGKILL)
         d.proc.wait()
-    finally:
-        d.stop()
-    before = fake.stats()
-    in_flight = query(db, "SELECT count(*) FROM delivery WHERE state = 'sending'")[0][0]
-    assert 0 < before["sends"] < total
-    assert in_flight <= WINDOW                      # only the window can be in doubt
-    d2 = Daemon(workdir, config)
-    try:
-        d2.wait_log(r"event=started recovered_sending=%d " % in_flight)
-        poll(lambda: sms_states(db).get("sent") == total, deadline=180,
-             what="every delivery sent")
-        assert sms_states(db) == {"sent": total}
-        st = fake.stats(tokens=True)
-        keys = {k for (k,) in query(db, "SELECT idempotency_key FROM delivery"
-                                        " WHERE channel = 'sms'")}
-        assert set(st["by_token"]) == keys
-        assert all(t["sends"] == 1 for t in st["by_token"].values())
-        assert st["sends"] == total == st["messages"]
-        # requests repeated after the restart: at most the rows that were in flight
-        assert st["replays"] == st["requests"] - total <= in_flight
-        assert max(t["requests"] for t in st["by_token"].values()) <= 2
-        assert st["by_status"] == {"201": st["requests"]}
-        assert d2.stop() == 0
-        assert d2.error_lines() == []
-    finally:
-        d2.stop()
+    in_flight = interrupt_at_a_third(workdir, config, fake, total, kill_9)
+    st = restart_and_finish(workdir, config, fake, total, in_flight, deadline=180)
+    assert sms_states(db) == {"sent": total}
+    keys = {k for (k,) in query(db, "SELECT idempotency_key FROM delivery"
+                                    " WHERE channel = 'sms'")}
+    assert set(st["by_token"]) == keys
+    assert max(t["requests"] for t in st["by_token"].values()) <= 2
+    assert st["by_status"] == {"201": st["requests"]}
 
 
 def test_a_restart_in_the_middle_of_a_send_loses_and_repeats_nothing(workdir, write_config,
@@ -173,34 +190,15 @@ def test_a_restart_in_the_middle_of_a_send_loses_and_repeats_nothing(workdir, wr
     them again under its own idempotency key: every delivery is sent, one message each.  No
     rate limit: the sender runs two threads (src/sms/sms_thread.c), both stopped."""
     config = config_for(write_config, fake, rate="0")
-    db = os.path.join(workdir, "backpack.db")
     total = announce_to_district(workdir, config, 2500, 5, "Early dismissal at 1 pm today.")
     assert total >= 2500, total
-    d = Daemon(workdir, config)
-    try:
-        d.wait_log(r"event=started")
-        poll(lambda: fake.stats()["sends"] >= total // 3, what="a third sent")
+
+    def sigterm(d):
         assert d.stop() == 0
         assert d.error_lines() == []
         assert "event=stopping" in d.log()
-    finally:
-        d.stop()
-    in_doubt = query(db, "SELECT count(*) FROM delivery WHERE state = 'sending'")[0][0]
-    assert in_doubt <= WINDOW
-    assert 0 < fake.stats()["sends"] < total
-    d2 = Daemon(workdir, config)
-    try:
-        d2.wait_log(r"event=started recovered_sending=%d " % in_doubt)
-        poll(lambda: sms_states(db).get("sent") == total, deadline=120,
-             what="every delivery sent")
-        st = fake.stats(tokens=True)
-        assert st["sends"] == total == st["messages"]
-        assert all(t["sends"] == 1 for t in st["by_token"].values())
-        assert st["replays"] == st["requests"] - total <= in_doubt
-        assert d2.stop() == 0
-        assert d2.error_lines() == []
-    finally:
-        d2.stop()
+    in_doubt = interrupt_at_a_third(workdir, config, fake, total, sigterm)
+    restart_and_finish(workdir, config, fake, total, in_doubt, deadline=120)
 
 
 def test_kill_9_during_an_email_drain(workdir, write_config, serve):
