@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build_pkgs=(meson ninja-build pkg-config gcc g++ python3 sqlite3 tzdata
   libuv1-dev libhttp-parser-dev libsqlite3-dev libinih-dev libsodium-dev
   libssl-dev libcsv-dev libphonenumber-dev libcurl4-openssl-dev libesmtp-dev
-  libicu-dev icu-devtools libjansson-dev libgmime-3.0-dev libxml2-dev
+  libicu-dev icu-devtools libjansson-dev libsimdjson-dev libgmime-3.0-dev libxml2-dev
   libprotobuf-dev)
 test_pkgs=(python3-pytest python3-aiosmtpd python3-uvloop dovecot-imapd wrk curl procps openssl
   clang libclang-rt-14-dev)

@@ -33,6 +33,22 @@ void bp__sms_classify(int curl_code, long status, const char *body, size_t len,
                       const char *retry_after, int64_t now_ms,
                       struct bp_send_result *r);
 
+/* The fields of a provider's JSON reply that the classification reads
+ * (sms_reply.cc).  Strings are cut to fit and NUL-terminated; absent or
+ * mistyped fields are "" / false. */
+struct bp__sms_reply {
+    char sid[72];           /* "sid" (a string without NUL bytes) */
+    size_t sid_len;         /* its whole length, before any cut (0: none) */
+    char status[32];        /* "status", when it is a string */
+    bool has_code;          /* "code" is a JSON integer (Twilio's error code) */
+    long long code;
+    bool has_message;       /* "message" is a string */
+    char message[256];
+};
+/* Reads body as one JSON document, validated whole (structure, UTF-8).
+ * Returns 0 when it is an object (*out filled), -1 otherwise (*out zeroed). */
+int bp__sms_reply_read(const char *body, size_t len, struct bp__sms_reply *out);
+
 /* Token bucket: `rate` tokens per second, at most `burst` stored. */
 struct bp__sms_bucket {
     double tokens;

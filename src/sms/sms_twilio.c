@@ -23,14 +23,14 @@
  * it once at error level (sms_req.c).
  *
  * Twilio's error messages quote the phone number, so error_detail is passed
- * through bp_log_scrub() before it leaves this file.
+ * through bp_log_scrub() before it leaves this file.  The reply's JSON is
+ * read by sms_reply.cc (simdjson: it is parsed once per SMS sent).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
-#include <jansson.h>
 
 #include "bp/log.h"
 #include "sms_int.h"
@@ -121,25 +121,22 @@ static void classify_curl(int curl_code, struct bp_send_result *r)
 }
 
 /* Reads Twilio's error JSON; returns the code (0 when the body is not one). */
-static long error_json(json_t *root, struct bp_send_result *r)
+static long error_json(const struct bp__sms_reply *rp, struct bp_send_result *r)
 {
-    json_t *code = root ? json_object_get(root, "code") : NULL;
-    if (!json_is_integer(code))
+    if (!rp->has_code)
         return 0;
-    long c = (long)json_integer_value(code);
+    long c = (long)rp->code;
     snprintf(r->error_code, sizeof r->error_code, "%ld", c);
-    set_detail(r, json_string_value(json_object_get(root, "message")));
+    set_detail(r, rp->has_message ? rp->message : NULL);
     return c;
 }
 
-static void classify_ok(json_t *root, struct bp_send_result *r)
+static void classify_ok(const struct bp__sms_reply *rp, struct bp_send_result *r)
 {
-    const char *sid = root ? json_string_value(json_object_get(root, "sid")) : NULL;
-    if (sid && *sid && strlen(sid) < sizeof r->provider_msg_id) {
+    if (rp->sid_len > 0 && rp->sid_len < sizeof r->provider_msg_id) {
         r->cls = BP_SEND_OK;
-        memcpy(r->provider_msg_id, sid, strlen(sid) + 1);
-        const char *st = json_string_value(json_object_get(root, "status"));
-        snprintf(r->error_detail, sizeof r->error_detail, "%s", st ? st : "");
+        memcpy(r->provider_msg_id, rp->sid, rp->sid_len + 1);
+        snprintf(r->error_detail, sizeof r->error_detail, "%s", rp->status);
         return;
     }
     r->cls = BP_SEND_TRANSIENT;
@@ -155,15 +152,12 @@ void bp__sms_classify(int curl_code, long status, const char *body, size_t len,
         classify_curl(curl_code, r);
         return;
     }
-    json_t *root = len ? json_loadb(body, len, 0, NULL) : NULL;
-    if (root && !json_is_object(root)) {
-        json_decref(root);
-        root = NULL;
-    }
+    struct bp__sms_reply rp;
+    (void)bp__sms_reply_read(body, len, &rp);   /* not an object: rp is empty */
     if (status >= 200 && status < 300) {
-        classify_ok(root, r);
+        classify_ok(&rp, r);
     } else {
-        long code = error_json(root, r);
+        long code = error_json(&rp, r);
         if (!code) {
             snprintf(r->error_code, sizeof r->error_code, "%ld", status);
             snprintf(r->error_detail, sizeof r->error_detail, "HTTP %ld", status);
@@ -179,5 +173,4 @@ void bp__sms_classify(int curl_code, long status, const char *body, size_t len,
             r->cls = BP_SEND_PERMANENT;
         }
     }
-    json_decref(root);
 }

@@ -88,6 +88,81 @@ static void test_classify(void)
     ASSERT_STR_EQ(r.error_code, "network");
 }
 
+/* The reply reader (simdjson, sms_reply.cc) on Twilio's whole 201 reply,
+ * as its documentation prints it, and on replies that are not usable. */
+static const char TWILIO_201[] =
+    "{\"account_sid\": \"ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\", \"api_version\": \"2010-04-01\","
+    " \"body\": \"Ecole Lincoln : r\u00e9union jeudi \u2014 \u4f60\u597d \\\"merci\\\"\","
+    " \"date_created\": \"Thu, 24 Aug 2023 05:01:45 +0000\", \"date_sent\": null,"
+    " \"date_updated\": \"Thu, 24 Aug 2023 05:01:45 +0000\", \"direction\": \"outbound-api\","
+    " \"error_code\": null, \"error_message\": null, \"from\": \"+14155552345\","
+    " \"num_media\": \"0\", \"num_segments\": \"1\", \"price\": null, \"price_unit\": null,"
+    " \"messaging_service_sid\": \"MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+    " \"sid\": \"SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"status\": \"queued\","
+    " \"subresource_uris\": {\"media\": \"/2010-04-01/Accounts/ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+    "/Messages/SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Media.json\"}, \"to\": \"+14155552345\","
+    " \"uri\": \"/2010-04-01/Accounts/ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX/Messages/"
+    "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json\"}";
+
+static void test_reply_reader(void)
+{
+    struct bp__sms_reply rp;
+    struct bp_send_result r;
+    ASSERT_EQ(bp__sms_reply_read(TWILIO_201, strlen(TWILIO_201), &rp), 0);
+    ASSERT_STR_EQ(rp.sid, "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    ASSERT_EQ(rp.sid_len, 34);
+    ASSERT_STR_EQ(rp.status, "queued");
+    ASSERT_FALSE(rp.has_code);
+    classify(0, 201, TWILIO_201, NULL, &r);
+    ASSERT_EQ(r.cls, BP_SEND_OK);
+    ASSERT_STR_EQ(r.provider_msg_id, "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    ASSERT_STR_EQ(r.error_detail, "queued");
+    /* Escapes in the sid are decoded, as by any JSON reader. */
+    classify(0, 201, "{\"sid\":\"SM\\u0030\\/1\"}", NULL, &r);
+    ASSERT_EQ(r.cls, BP_SEND_OK);
+    ASSERT_STR_EQ(r.provider_msg_id, "SM0/1");
+
+    /* The document is validated whole: a broken end, a byte that is not
+     * UTF-8, or trailing garbage after the sid has been seen is no reply. */
+    char buf[sizeof TWILIO_201];
+    size_t n = strlen(TWILIO_201);
+    ASSERT_EQ(bp__sms_reply_read(TWILIO_201, n - 1, &rp), -1);
+    ASSERT_EQ(rp.sid_len, 0);
+    memcpy(buf, TWILIO_201, n + 1);
+    buf[strstr(buf, "Ecole") - buf] = (char)0xff;
+    ASSERT_EQ(bp__sms_reply_read(buf, n, &rp), -1);
+    classify(0, 201, buf, NULL, &r);
+    ASSERT_EQ(r.cls, BP_SEND_TRANSIENT);
+    ASSERT_STR_EQ(r.error_code, "bad_reply");
+    classify(0, 201, "{\"sid\":\"SM1\"} x", NULL, &r);
+    ASSERT_STR_EQ(r.error_code, "bad_reply");
+    classify(0, 201, "[\"SM1\"]", NULL, &r);         /* not an object */
+    ASSERT_STR_EQ(r.error_code, "bad_reply");
+    classify(0, 201, "{\"sid\":17}", NULL, &r);      /* not a string */
+    ASSERT_STR_EQ(r.error_code, "bad_reply");
+    classify(0, 201, "{\"sid\":\"\"}", NULL, &r);
+    ASSERT_STR_EQ(r.error_code, "bad_reply");
+    classify(0, 201, "{\"sid\":\"SM\\u0000x\"}", NULL, &r);   /* would be cut short */
+    ASSERT_STR_EQ(r.error_code, "bad_reply");
+    snprintf(buf, sizeof buf, "{\"sid\":\"SM%080d\"}", 7);  /* longer than a sid can be */
+    classify(0, 201, buf, NULL, &r);
+    ASSERT_STR_EQ(r.error_code, "bad_reply");
+
+    /* Twilio's error JSON: "code" must be an integer. */
+    classify(0, 400, "{\"code\":21211.0,\"message\":\"m\",\"status\":400}", NULL, &r);
+    ASSERT_EQ(r.cls, BP_SEND_PERMANENT);
+    ASSERT_STR_EQ(r.error_code, "400");
+    classify(0, 400, "{\"code\":\"21211\",\"status\":400}", NULL, &r);
+    ASSERT_STR_EQ(r.error_code, "400");
+    classify(0, 400, "{\"code\":21610,\"message\":\"Attempt to send to unsubscribed "
+             "recipient\",\"more_info\":\"https://www.twilio.com/docs/errors/21610\","
+             "\"status\":400}", NULL, &r);
+    ASSERT_EQ(r.cls, BP_SEND_PERMANENT);
+    ASSERT_STR_EQ(r.error_code, "21610");
+    ASSERT_STR_EQ(r.error_detail, "Attempt to send to unsubscribed recipient");
+    ASSERT_EQ(bp__sms_reply_read(NULL, 0, &rp), -1);
+}
+
 static void test_bucket(void)
 {
     struct bp__sms_bucket b;
@@ -275,6 +350,7 @@ int main(void)
     BP_TEST(test_form_encoding);
     BP_TEST(test_retry_after);
     BP_TEST(test_classify);
+    BP_TEST(test_reply_reader);
     BP_TEST(test_bucket);
     BP_TEST(test_refused_is_transient_then_close_cancels);
     BP_TEST(test_close_at_once_cancels_each_once);
