@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * One SMS request through libcurl: the recycled easy handle and its
- * options (HTTP/1.1, keep-alive, basic auth, no "Expect:", timeouts), the
- * form body (To, From or MessagingServiceSid, Body, StatusCallback) and the
- * I-Twilio-Idempotency-Token header, collection of finished transfers, the
+ * options (HTTP/1.1, keep-alive, the URL parsed once, timeouts), the form
+ * body (To, From or MessagingServiceSid, Body, StatusCallback), the header
+ * lines (I-Twilio-Idempotency-Token, basic auth built once in sms.c, no
+ * "Expect:"), collection of finished transfers, the
  * single place that calls a job's callback, and cancellation on close.
  */
 #include <stdlib.h>
@@ -74,10 +75,11 @@ static CURL *new_easy(struct bp_sms *s, struct sms_req *r)
     CURL *e = curl_easy_init();
     if (!e)
         abort();
-    curl_easy_setopt(e, CURLOPT_URL, s->url);
+    if (s->curlu)
+        curl_easy_setopt(e, CURLOPT_CURLU, s->curlu);
+    else
+        curl_easy_setopt(e, CURLOPT_URL, s->url);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(e, CURLOPT_USERPWD, s->userpwd);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
@@ -90,7 +92,6 @@ static CURL *new_easy(struct bp_sms *s, struct sms_req *r)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_PROXY, "");   /* no proxy, and no getenv per request */
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "backpack-sms/1");
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, bp__sms_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, s);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, bp__sms_close_socket);
@@ -124,13 +125,19 @@ static int build(struct bp_sms *s, struct sms_req *r)
     if (rc)
         return rc;
     /* The header list lives in r (curl only reads it, until the transfer
-     * is removed): three curl_slist_append calls were six allocations. */
-    static char expect[] = "Expect:", accept[] = "Accept: application/json";
+     * is removed): three curl_slist_append calls were six allocations.
+     * Basic auth and the user agent are lines built once (sms.c), not
+     * CURLOPT_USERPWD / CURLOPT_USERAGENT, which curl formats again for
+     * every transfer. */
+    static char expect[] = "Expect:", accept[] = "Accept: application/json",
+                agent[] = "User-Agent: backpack-sms/1";
     snprintf(r->token_hdr, sizeof r->token_hdr, "I-Twilio-Idempotency-Token: %s",
              j->idempotency_key);
     r->hdr_nodes[0] = (struct curl_slist){r->token_hdr, &r->hdr_nodes[1]};
-    r->hdr_nodes[1] = (struct curl_slist){expect, &r->hdr_nodes[2]};
-    r->hdr_nodes[2] = (struct curl_slist){accept, NULL};
+    r->hdr_nodes[1] = (struct curl_slist){s->auth_hdr, &r->hdr_nodes[2]};
+    r->hdr_nodes[2] = (struct curl_slist){agent, &r->hdr_nodes[3]};
+    r->hdr_nodes[3] = (struct curl_slist){expect, &r->hdr_nodes[4]};
+    r->hdr_nodes[4] = (struct curl_slist){accept, NULL};
     r->hdrs = r->hdr_nodes;
     curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->form.data);
     curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)r->form.len);

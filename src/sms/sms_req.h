@@ -23,7 +23,7 @@ struct sms_req {
     struct bp_sms *s;
     CURL *easy;
     struct curl_slist *hdrs;       /* = hdr_nodes: no allocation per request */
-    struct curl_slist hdr_nodes[3];
+    struct curl_slist hdr_nodes[5];
     char token_hdr[320];
     struct bp_buf form;
     struct bp_buf reply;
@@ -54,7 +54,9 @@ struct bp_sms {
     uv_timer_t curl_timer;         /* curl's one timeout */
     uv_timer_t bucket_timer;       /* next token of the rate limit */
     uv_idle_t kick;                /* deferred completions and close */
-    char *url, *userpwd, *from, *mss, *callback;
+    char *url, *from, *mss, *callback;
+    CURLU *curlu;                  /* url, parsed once (NULL: curl parses url) */
+    char *auth_hdr;                /* "Authorization: Basic ..." built once */
     unsigned max_in_flight;
     int64_t timeout_ms;
     bool rate_on;
