@@ -256,6 +256,9 @@ struct bp_outbox_env {
      * family of another language is held no_translation. */
     struct bp_mt *mt;
     unsigned window[2];                   /* most jobs in flight per channel */
+    /* A channel is claimed for again when its jobs in flight are down to
+     * this (0: half its window). */
+    unsigned refill_at[2];
     /* Called once (loop thread) when bp_outbox_stop has finished: every
      * sender has closed and released its threads.  NULL: not told. */
     void (*on_stopped)(void *arg);

@@ -31,9 +31,12 @@ int bp_outbox_start(const struct bp_conf *conf, const struct bp_outbox_env *env,
     ob = bp_xcalloc(1, sizeof *ob);
     ob->conf = conf;
     ob->env = *env;
-    for (int ch = 0; ch < 2; ch++)
+    for (int ch = 0; ch < 2; ch++) {
         if (ob->env.window[ch] == 0)
             ob->env.window[ch] = 64;
+        if (ob->env.refill_at[ch] == 0 || ob->env.refill_at[ch] >= ob->env.window[ch])
+            ob->env.refill_at[ch] = ob->env.window[ch] / 2;
+    }
     if (env->http != NULL && (rc = bp__outbox_api_register(ob)) < 0) {
         if (eb != NULL)
             snprintf(eb->msg, sizeof eb->msg, "registering /api/messages");

@@ -10,8 +10,8 @@
  * a request that left.  The timer is then re-armed to the earliest future
  * due row, at most POLL_MS away (the poll also notices rows written by
  * `backpack send` from another process); after a full batch, completions
- * re-arm it at once when a channel is down to half its window (one claim
- * per window/2 sends, not one per send).
+ * re-arm it at once when a channel is down to its refill_at (half its
+ * window by default: one claim per window/2 sends, not one per send).
  *
  * Results come back from the senders (send.h: once per job, on the loop)
  * and are queued; one write request at a time records the queue
@@ -367,10 +367,11 @@ static void on_recorded(struct bp_store_wreq *req, int status)
     if (status == BP_ECLOSED)
         return;
     flush_results(ob);
-    /* Refill at half the window: one claim transaction per window/2 sends
-     * rather than one per send. */
+    /* Refill once in flight is down to refill_at (half the window, or
+     * three quarters for SMS: cmd_serve.c): one claim transaction per
+     * window - refill_at sends rather than one per send. */
     for (int ch = 0; ch < 2; ch++)
-        if (ob->env.senders[ch] != NULL && ob->in_flight[ch] <= ob->env.window[ch] / 2)
+        if (ob->env.senders[ch] != NULL && ob->in_flight[ch] <= ob->env.refill_at[ch])
             arm(ob, 0);
 }
 
