@@ -4,9 +4,18 @@
  *
  *   RCPT and DATA answered 2xx                    OK
  *   first failing step (MAIL, RCPT, DATA) 4xx     TRANSIENT  error_code "451"...
- *   first failing step 5xx                        PERMANENT  error_code "550"...,
+ *   MAIL (the school's sender address) 5xx        TRANSIENT  "sender_refused"
+ *   RCPT or DATA 5xx                              PERMANENT  error_code "550"...,
  *                                                 error_detail "5.1.1 <step>: text"
  *   no reply at all (refused, timeout, dropped)   TRANSIENT  "connect" / "timeout"
+ *
+ * A refused MAIL FROM is about the school, not the family: the relay does
+ * not accept the configured from_address (5.1.8 its domain does not
+ * resolve, 5.7.1 the account may not send as it, 5.1.7 malformed).  It is
+ * the same for every e-mail, so PERMANENT failed whole announcements; it is
+ * retried like a refused password (smtp_worker.c, logged once at error
+ * level) until the outbox's deadline, so the e-mails go out once an admin
+ * fixes [smtp] from_address or the relay and restarts.
  *
  * libesmtp reports a timeout as a successful session with status code 0
  * (DEPENDENCY-NOTES §4), so "no 2xx" is never read as success.  Server text
@@ -53,6 +62,10 @@ void bp__smtp_classify(const struct bp__smtp_reply *mail, const struct bp__smtp_
     for (int i = 0; i < 3; i++) {
         if (steps[i]->code >= 400) {
             fail(names[i], steps[i], r);
+            if (i == 0 && r->cls == BP_SEND_PERMANENT) {
+                r->cls = BP_SEND_TRANSIENT;
+                snprintf(r->error_code, sizeof r->error_code, "sender_refused");
+            }
             return;
         }
     }

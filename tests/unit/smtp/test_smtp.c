@@ -42,6 +42,18 @@ static void test_classify(void)
     bp__smtp_classify(&none, &none, &none, 111, "Connection refused", &r);
     ASSERT_EQ(r.cls, BP_SEND_TRANSIENT);
     ASSERT_STR_EQ(r.error_code, "connect");
+    /* The school's own sender address refused: the school's configuration,
+     * retried (smtp_classify.c); a 4xx at MAIL keeps its code. */
+    struct bp__smtp_reply sender = { 550, { 5, 1, 8 }, "<office@district.example>: Sender"
+                                     " address rejected: Domain not found" };
+    bp__smtp_classify(&sender, &none, &none, 0, "", &r);
+    ASSERT_EQ(r.cls, BP_SEND_TRANSIENT);
+    ASSERT_STR_EQ(r.error_code, "sender_refused");
+    ASSERT_TRUE(strncmp(r.error_detail, "5.1.8 MAIL: ", 12) == 0);
+    ASSERT_TRUE(strstr(r.error_detail, "office@district.example") == NULL);   /* scrubbed */
+    bp__smtp_classify(&r451, &none, &none, 0, "", &r);
+    ASSERT_EQ(r.cls, BP_SEND_TRANSIENT);
+    ASSERT_STR_EQ(r.error_code, "451");
 }
 
 static struct bp_send_job mkjob(void)
