@@ -229,9 +229,16 @@ static const char SQL_DUE_AT_CURSOR[] =
     SQL_DUE_SELECT " AND d.next_attempt_at IS ?4 AND d.id > ?5"
     " AND (?4 IS NULL OR ?4 <= ?2)"
     " ORDER BY d.id LIMIT ?3";
+/* One equality per state, not state IN (...): delivery_due is a partial
+ * index (migration 0008), which SQLite uses only when each term's state
+ * implies its WHERE. */
 static const char SQL_NEXT_DUE[] =
-    "SELECT min(next_attempt_at) FROM delivery"
-    " WHERE state IN ('queued', 'retry_wait') AND next_attempt_at > ?1";
+    "SELECT min(t) FROM ("
+    "  SELECT min(next_attempt_at) AS t FROM delivery"
+    "   WHERE state = 'queued' AND next_attempt_at > ?1"
+    "  UNION ALL"
+    "  SELECT min(next_attempt_at) FROM delivery"
+    "   WHERE state = 'retry_wait' AND next_attempt_at > ?1)";
 
 static const char *const channel_names[2] = {"sms", "email"};
 
@@ -471,6 +478,13 @@ void bp_store_claim_free(struct bp_store_claim *c)
 
 static const char SQL_SENDING[] =
     "SELECT id FROM delivery WHERE state = 'sending' LIMIT 1000";
+
+/* The queries above that must walk delivery_due, a partial index since
+ * migration 0008 (tests/unit/store/test_schema.c checks their plans). */
+const char *const bp__store_due_queries[] = {
+    SQL_DUE_RETRY, SQL_DUE_UNUSABLE, SQL_DUE_FROM_START, SQL_DUE_AT_CURSOR,
+    SQL_NEXT_DUE, SQL_SENDING, NULL,
+};
 
 int bp_store_recover_sending(struct bp_store *s, void *arg)
 {

@@ -102,6 +102,10 @@ int bp__store_migrate_list(struct bp_store *s,
  * opens the connection read-write from o; stop joins the thread and closes
  * it (NULL: nothing).  runs: checkpoints completed so far. */
 #define BP__CKPT_FRAMES 1000
+
+/* The outbox's queries that walk delivery_due (outbox.c), NULL-terminated:
+ * the schema tests check that each still uses the index. */
+extern const char *const bp__store_due_queries[];
 struct bp__ckpt;
 int bp__ckpt_start(const struct bp_store_opts *o, struct bp__ckpt **out);
 void bp__ckpt_kick(struct bp__ckpt *c);

@@ -283,6 +283,31 @@ static void test_conversation_latest_from_index(void)
     bp_store_close(s);
 }
 
+/* Migration 0008: delivery_due holds the rows the outbox can still move
+ * (queued, retry_wait, sending), and every query of the outbox that walks
+ * it still does: a partial index is used only when the query's terms imply
+ * its WHERE (state IN (...) does not; one equality per state does). */
+static void test_delivery_due_is_partial_and_used(void)
+{
+    struct bp_store *s = fixture();
+    char sql[4096];
+
+    ASSERT_TRUE(s != NULL);
+    ASSERT_EQ(st_int(s, "SELECT count(*) FROM sqlite_schema WHERE name = 'delivery_due'"
+                        " AND sql LIKE '%WHERE state = ''queued'' OR state = ''retry_wait''"
+                        " OR state = ''sending'''"), 1);
+    for (size_t i = 0; bp__store_due_queries[i] != NULL; i++) {
+        snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", bp__store_due_queries[i]);
+        if (!plan_uses(s, sql, "delivery_due"))
+            fprintf(stderr, "# no delivery_due in the plan of: %s\n", bp__store_due_queries[i]);
+        ASSERT_TRUE(plan_uses(s, sql, "delivery_due"));
+    }
+    /* what the index no longer serves: a state outside it */
+    ASSERT_FALSE(plan_uses(s, "EXPLAIN QUERY PLAN SELECT id FROM delivery"
+                              " WHERE state = 'sent' AND next_attempt_at > 0", "delivery_due"));
+    bp_store_close(s);
+}
+
 int main(void)
 {
     BP_TEST(test_enum_check_refuses_bogus_state);
@@ -296,5 +321,6 @@ int main(void)
     BP_TEST(test_delivery_send_ids_unique_when_set);
     BP_TEST(test_message_ids_partial_unique);
     BP_TEST(test_conversation_latest_from_index);
+    BP_TEST(test_delivery_due_is_partial_and_used);
     return bp_test_done();
 }
