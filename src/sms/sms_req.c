@@ -217,6 +217,12 @@ static void finish(struct bp_sms *s, struct sms_req *r, CURLcode code)
         s->auth_logged = true;
         bp_log_error("sms", "auth_failed", "status=401 code=%s", res.error_code);
     }
+    if (strcmp(res.error_code, "sender_refused") == 0 && !s->sender_logged) {
+        s->sender_logged = true;
+        bp_log_error("sms", "sender_refused", "status=%ld detail=\"%s\" hint=\"check [sms]"
+                     " from_number (or messaging_service_sid): the provider does not send"
+                     " from it for this account\"", status, res.error_detail);
+    }
     bp__sms_req_complete(s, r, &res);
 }
 

@@ -11,6 +11,7 @@
  *   429, or error code 20429                  TRANSIENT   code or "429" (+ Retry-After)
  *   5xx                                       TRANSIENT   code or status
  *   401 (credentials refused)                 TRANSIENT   "auth" (+ Retry-After)
+ *   4xx refusing the school's sender (From)   TRANSIENT   "sender_refused"
  *   other 4xx with Twilio error JSON          PERMANENT   code ("21211", "21610"...)
  *   other 4xx without it                      PERMANENT   status
  *   timeout / connect / reset (curl errors)   TRANSIENT   "timeout" / "connect" / "network"
@@ -22,10 +23,19 @@
  * PERMANENT it failed every SMS of the announcement at once.  The sender logs
  * it once at error level (sms_req.c).
  *
+ * The same holds for a refusal of the school's own sender, the configured
+ * From number (sender_error: not a Twilio number of this account, not
+ * SMS-capable, malformed, missing): every SMS of an announcement would fail
+ * the same way, so it waits for an admin like a refused token, logged once
+ * at error level (sms_req.c).  Twilio also answers 21606/21659 when a short
+ * code writes to another country; such an SMS is retried until the
+ * deadline, then failed, instead of failing at once.
+ *
  * Twilio's error messages quote the phone number, so error_detail is passed
  * through bp_log_scrub() before it leaves this file.  The reply's JSON is
  * read by sms_reply.cc (simdjson: it is parsed once per SMS sent).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +130,21 @@ static void classify_curl(int curl_code, struct bp_send_result *r)
     set_detail(r, curl_easy_strerror((CURLcode)curl_code));
 }
 
+/* Twilio's codes for a From number it will not send from: 21212 invalid,
+ * 21601 not a number of the account, 21603 missing, 21606 not
+ * message-capable for this account (or destination), 21659 not a Twilio
+ * number (or short-code country), 21660 owned by another account, 21661
+ * not SMS-capable (https://www.twilio.com/docs/api/errors/<code>). */
+static bool sender_error(long code)
+{
+    switch (code) {
+    case 21212: case 21601: case 21603: case 21606: case 21659: case 21660: case 21661:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Reads Twilio's error JSON; returns the code (0 when the body is not one). */
 static long error_json(const struct bp__sms_reply *rp, struct bp_send_result *r)
 {
@@ -169,6 +194,16 @@ void bp__sms_classify(int curl_code, long status, const char *body, size_t len,
         } else if (status == 429 || code == 20429 || status >= 500 || status < 400) {
             r->cls = BP_SEND_TRANSIENT;
             r->retry_after_ms = bp__sms_retry_after_ms(retry_after, now_ms);
+        } else if (sender_error(code)) {
+            char detail[sizeof r->error_detail + 24];
+            r->cls = BP_SEND_TRANSIENT;
+            snprintf(detail, sizeof detail, "%ld %s", code, r->error_detail);
+            size_t n = strlen(detail);   /* the code first; the text cut to fit */
+            if (n >= sizeof r->error_detail)
+                n = sizeof r->error_detail - 1;
+            memcpy(r->error_detail, detail, n);
+            r->error_detail[n] = '\0';
+            snprintf(r->error_code, sizeof r->error_code, "sender_refused");
         } else {
             r->cls = BP_SEND_PERMANENT;
         }

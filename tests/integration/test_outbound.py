@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from sms_support import BIN, FakeTwilio, query, school_config
+from sms_support import BIN, SCHOOL_NUMBER, FakeTwilio, query, school_config
 from conftest import free_port, http_request, start_seeded
 from conftest import poll as wait_for  # noqa: E402
 
@@ -150,6 +150,33 @@ def test_a_refused_auth_token_waits_for_the_admin_to_fix_it(setup, serve, fake):
     d.wait_log(r"event=started")
     poll(lambda: states(db).get(30) == "sent", what="sent once the token is right")
     assert fake.stats(tokens=True)["sends"] == 1
+    assert d.stop() == 0
+
+
+def test_a_refused_sender_number_waits_for_the_admin_to_fix_it(setup, serve, fake):
+    """The provider refuses the school's own From number (21606: not a message-capable
+    number of this account, as when the number is still porting or [sms] from_number has a
+    typo).  Every SMS would fail the same way, so the delivery waits (retry_wait, error
+    "sender_refused", logged at error level with the number masked) instead of failing, the
+    family's number is left alone, and once the provider takes the number the family gets
+    its text, once."""
+    config, db = setup
+    fake.script(action="error", status=400, code=21606, count=2)
+    d = serve(write_config_retry(config))
+    d.wait_log(r"event=started")
+    send(config, "--student", "stu-10", "--text", "hello", "--urgent")
+    poll(lambda: query(db, "SELECT state, error_code FROM delivery WHERE contact_id = 30"
+                           " AND attempts = 1") == [("retry_wait", "sender_refused")],
+         what="waiting after the first refusal, not failed")
+    poll(lambda: states(db).get(30) == "sent", what="sent once the provider takes the number")
+    st = fake.stats(tokens=True)
+    assert st["by_status"]["400"] == 2 and st["sends"] == 1
+    assert query(db, "SELECT attempts FROM delivery WHERE contact_id = 30") == [(3,)]
+    refused = [l for l in d.error_lines() if "event=sender_refused" in l]
+    assert len(refused) == 1 and "21606" in refused[0], d.error_lines()
+    assert SCHOOL_NUMBER not in refused[0]                          # masked
+    assert query(db, "SELECT status FROM contact WHERE id = 30") == [("active",)]
+    assert query(db, "SELECT count(*) FROM consent_event WHERE contact_id = 30") == [(0,)]
     assert d.stop() == 0
 
 

@@ -161,6 +161,25 @@ static void test_reply_reader(void)
     ASSERT_STR_EQ(r.error_code, "21610");
     ASSERT_STR_EQ(r.error_detail, "Attempt to send to unsubscribed recipient");
     ASSERT_EQ(bp__sms_reply_read(NULL, 0, &rp), -1);
+
+    /* A refusal of the school's From number waits for an admin (TRANSIENT
+     * "sender_refused", Twilio's code first in the detail); the number
+     * quoted in the message is scrubbed. */
+    classify(0, 400, "{\"code\":21606,\"message\":\"The 'From' phone number provided"
+             " (+15550109999) is not a valid message-capable Twilio phone number for this"
+             " destination.\",\"more_info\":\"https://www.twilio.com/docs/errors/21606\","
+             "\"status\":400}", NULL, &r);
+    ASSERT_EQ(r.cls, BP_SEND_TRANSIENT);
+    ASSERT_STR_EQ(r.error_code, "sender_refused");
+    ASSERT_TRUE(strncmp(r.error_detail, "21606 The 'From' phone number", 29) == 0);
+    ASSERT_TRUE(strstr(r.error_detail, "+15550109999") == NULL);
+    classify(0, 400, "{\"code\":21660,\"message\":\"Mismatch between the 'From' number"
+             " and the account\",\"status\":400}", NULL, &r);
+    ASSERT_STR_EQ(r.error_code, "sender_refused");
+    classify(0, 400, "{\"code\":21614,\"message\":\"'To' number is not a valid mobile"
+             " number\",\"status\":400}", NULL, &r);    /* the family's number: final */
+    ASSERT_EQ(r.cls, BP_SEND_PERMANENT);
+    ASSERT_STR_EQ(r.error_code, "21614");
 }
 
 static void test_bucket(void)
