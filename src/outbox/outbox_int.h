@@ -23,6 +23,10 @@ struct bp_outbox {
     uv_timer_t timer;
     bool timer_open, stopping, recovered;
     bool keyword_refusal_logged;   /* sched.c: said once per run */
+    /* sched.c: retries are logged at info at most once per RETRY_LOG_MS a
+     * channel; the others at debug, counted here until the next info line */
+    uint64_t retry_logged_at[2];
+    unsigned retry_unlogged[2];
     unsigned senders_closing;
     unsigned mt_inflight;          /* reply translations not yet written (inbound_mt.c) */
     uint64_t next_hold_pass;       /* loop time of the next unusable-contact scan */

@@ -46,6 +46,15 @@
  * takes at most ~3% of the writer.  Only the `held` marking waits: the
  * claim never picks a row whose contact is unusable. */
 #define HOLD_SPACING 32
+/* A transient result (the delivery will be retried) is logged at info at
+ * most once per RETRY_LOG_MS a channel, with the number of those logged
+ * only at debug since the last one: during a provider outage or while a
+ * refused token waits for an admin, every delivery of an announcement fails
+ * again at each backoff step, and a line for each (145,000 for a district)
+ * would bury the one error line that says what to fix, and pass journald's
+ * rate limit, which then drops lines of every module.  A final failure is
+ * always logged: each is a family not reached. */
+#define RETRY_LOG_MS 10000
 
 static void on_tick(uv_timer_t *t);
 static void flush_results(struct bp_outbox *ob);
@@ -286,6 +295,28 @@ static void keyword_reply_refused(struct bp_outbox *ob, const struct bp__outbox_
                 " (Twilio: Advanced Opt-Out)\"", (long long)j->row.delivery_id);
 }
 
+/* See RETRY_LOG_MS. */
+static void log_retry(struct bp_outbox *ob, int ch, const struct bp_store_result *res,
+                      int attempt)
+{
+    uint64_t now = uv_now(ob->env.loop);
+
+    if (ob->retry_logged_at[ch] != 0 && now - ob->retry_logged_at[ch] < RETRY_LOG_MS) {
+        ob->retry_unlogged[ch]++;
+        bp_log_debug("outbox", "send_result", "delivery=%lld channel=%s class=%s code=%s"
+                     " to=%s attempt=%d", (long long)res->delivery_id,
+                     ch ? "email" : "sms", res->error_class, res->error_code,
+                     bp_dstate_name(res->to), attempt);
+        return;
+    }
+    bp_log_info("outbox", "send_result", "delivery=%lld channel=%s class=%s code=%s to=%s"
+                " attempt=%d retries_not_logged=%u", (long long)res->delivery_id,
+                ch ? "email" : "sms", res->error_class, res->error_code,
+                bp_dstate_name(res->to), attempt, ob->retry_unlogged[ch]);
+    ob->retry_logged_at[ch] = now;
+    ob->retry_unlogged[ch] = 0;
+}
+
 static void push_result(struct bp_outbox *ob, const struct bp_store_result *r)
 {
     if (ob->pending.n == ob->pending_cap) {
@@ -338,7 +369,9 @@ static void on_send_done(struct bp_send_job *job, const struct bp_send_result *r
         res.contact_status = contact_effect(ch, r);
         keyword_reply_refused(ob, j, r);
     }
-    if (res.to != BP_DS_SENT)
+    if (res.to == BP_DS_RETRY_WAIT)
+        log_retry(ob, ch, &res, j->row.attempts);
+    else if (res.to != BP_DS_SENT)
         bp_log_info("outbox", "send_result", "delivery=%lld channel=%s class=%s"
                     " code=%s to=%s attempt=%d", (long long)res.delivery_id,
                     ch ? "email" : "sms", res.error_class, res.error_code,
@@ -453,8 +486,10 @@ void bp_outbox_stop(void *outbox)
     ob->stopping = true;
     if (ob->timer_open)
         uv_close((uv_handle_t *)&ob->timer, NULL);
-    bp_log_info("outbox", "stopping", "in_flight_sms=%u in_flight_email=%u",
-                ob->in_flight[0], ob->in_flight[1]);
+    bp_log_info("outbox", "stopping", "in_flight_sms=%u in_flight_email=%u"
+                " retries_not_logged_sms=%u retries_not_logged_email=%u",
+                ob->in_flight[0], ob->in_flight[1], ob->retry_unlogged[0],
+                ob->retry_unlogged[1]);
     ob->senders_closing = 1;             /* held until every close is asked */
     for (int ch = 0; ch < 2; ch++) {
         if (ob->env.senders[ch] != NULL) {
