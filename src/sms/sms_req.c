@@ -7,6 +7,7 @@
  * "Expect:"), collection of finished transfers, the
  * single place that calls a job's callback, and cancellation on close.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -205,6 +206,11 @@ void bp__sms_req_complete(struct bp_sms *s, struct sms_req *r, const struct bp_s
     cb(job, &copy, arg);
 }
 
+/* The school's configuration refused (the token, the From number): said
+ * once per process at error level, whichever sender thread meets it first;
+ * every SMS after it would say the same until an admin fixes it. */
+static atomic_bool auth_said, sender_said;
+
 static void finish(struct bp_sms *s, struct sms_req *r, CURLcode code)
 {
     long status = 0;
@@ -213,12 +219,9 @@ static void finish(struct bp_sms *s, struct sms_req *r, CURLcode code)
     unlink_active(s, r);
     bp__sms_classify((int)code, status, r->reply.data, r->reply.len,
                      r->retry_after[0] ? r->retry_after : NULL, bp_clock_now_ms(), &res);
-    if (status == 401 && !s->auth_logged) {
-        s->auth_logged = true;
+    if (status == 401 && !atomic_exchange(&auth_said, true))
         bp_log_error("sms", "auth_failed", "status=401 code=%s", res.error_code);
-    }
-    if (strcmp(res.error_code, "sender_refused") == 0 && !s->sender_logged) {
-        s->sender_logged = true;
+    if (strcmp(res.error_code, "sender_refused") == 0 && !atomic_exchange(&sender_said, true)) {
         bp_log_error("sms", "sender_refused", "status=%ld detail=\"%s\" hint=\"check [sms]"
                      " from_number (or messaging_service_sid): the provider does not send"
                      " from it for this account\"", status, res.error_detail);

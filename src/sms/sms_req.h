@@ -67,7 +67,7 @@ struct bp_sms {
     unsigned jobs;                 /* submitted, callback not yet called */
     struct sms_poll *polls;
     int open_handles;
-    bool closing, torn_down, auth_logged, sender_logged;
+    bool closing, torn_down;
     void (*close_cb)(void *);
     void *close_arg;
 };
