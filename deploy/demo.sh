@@ -62,10 +62,14 @@ pids+=($!)
 wait_port "$smtp_port" "the SMTP sink" "$demo/smtp.log"
 
 # -- Dovecot: the school's reply mailbox, polled over IMAP ----------------------
-dc=$demo/dovecot
+# Dovecot's auth and mail processes run as unprivileged users (dovecot, nobody),
+# so its files cannot live in the repository when a parent directory is closed to
+# others (a clone under /root, mode 0700, is the usual case): they go under
+# /var/lib/backpack-demo, one directory per clone.
+dc=/var/lib/backpack-demo/$(printf '%s' "$here" | md5sum | cut -c1-12)/dovecot
 mkdir -p "$dc/run" "$dc/state" "$dc/mail"
+chmod 755 /var/lib/backpack-demo "$(dirname "$dc")" "$dc"
 chown 65534:65534 "$dc/mail"          # dovecot refuses uid 0 for mail
-chmod 755 "$dc"
 echo "replies:{PLAIN}demo-imap-password:65534:65534::$dc/mail/replies::" > "$dc/users"
 chmod 644 "$dc/users"
 cat > "$dc/dovecot.conf" <<CONF
@@ -173,12 +177,14 @@ Backpack demo is starting.
   SMS provider:    imitation Twilio at http://127.0.0.1:$sms_port  (what was sent:
                    curl -s http://127.0.0.1:$sms_port/_fake/requests | head)
   E-mail sent:     $demo/mail/sent/new/   (one file per e-mail)
-  Reply mailbox:   imap://127.0.0.1:$imap_port/INBOX  user replies
+  Reply mailbox:   imap://127.0.0.1:$imap_port/INBOX  user replies  (Maildir: $dc/mail/replies)
 
 Try it (in another terminal, from $here):
   Send to a class:  build-demo/backpack send -c $conf --section $section --text "Field trip tomorrow!"
                     (free text is held for families who read another language: add
-                     --allow-fallback, or use a translated template: --template tmpl.event_reminder ...)
+                     --allow-fallback, or use a translated template: --template tmpl.event_reminder ...;
+                     from 21:00 to 07:00 in the school's time zone, America/New_York, messages
+                     wait for the morning ("deferred" in the answer): add --urgent to send now)
   A parent texts back (signed webhook from the imitation provider):
     curl -s -X POST http://127.0.0.1:$sms_port/_fake/inbound -H 'Content-Type: application/json' \\
       -d '{"to_url":"http://127.0.0.1:$port/webhooks/sms/twilio","from":"$phone","to":"$school_number","body":"¡Gracias!"}'
