@@ -7,6 +7,7 @@
 #                            built next to BACKPACK_BIN (tests/fakes/twilio_c),
 #                            node = tests/fakes/twilio (~90 us CPU per send)
 #   OUTBOUND_ALONE=0         skip the per-channel drains (step 4)
+#   OUTBOUND_DRAINS=N        drains of each channel alone (default 3; step 4)
 #   OUTBOUND_SMTP_WORKERS=N  [smtp] workers (default 4; the e-mail window is
 #                            workers * 64, 32 e-mails per session)
 #   OUTBOUND_REPEAT=N        runs of each creation timed (default 3)
@@ -20,7 +21,7 @@
 #    back; the median of as many runs each)
 #    and the render throughput (messages/s per core, tmpl_render_bench from
 #    the same build directory, issue 6); then, while nothing runs, copies the
-#    database files twice (for step 4);
+#    database files once (step 4 drains fresh copies of that copy);
 # 3. both channels at once: starts the daemon against the imitation Twilio
 #    (C by default; Node with --record summary, callbacks off) and a real
 #    aiosmtpd sink (tests/bench/smtp_sink.py: OUTBOUND_SINK_PROCS aiosmtpd
@@ -28,8 +29,9 @@
 #    PIPELINING, as an MTA's smtpd processes do; discarding), and times until
 #    the provider has created every SMS and every e-mail delivery is `sent`
 #    (accepted with 250).  The two drains share the two cores;
-# 4. each channel alone (the issue's targets are per channel): the same
-#    announcement again from each copy, once with [smtp] enabled = false
+# 4. each channel alone (the issue's targets are per channel), OUTBOUND_DRAINS
+#    times each (default 3, alternating; the summary prints the median): the
+#    same announcement again from a fresh copy, once with [smtp] enabled = false
 #    (SMS only) and once with [sms] enabled = false (e-mail only).  The
 #    outbox never claims a disabled channel's deliveries: they stay `queued`
 #    (not failed, not held) and only the enabled channel is timed.  Each
@@ -267,12 +269,22 @@ timeout = 10s
     # included) are copied as they are, so every drain starts from the same
     # state.
     alone = os.environ.get("OUTBOUND_ALONE", "1") != "0"
-    copies = {}
-    for ch in (("sms", "email") if alone else ()):
-        copies[ch] = os.path.join(work, "alone-%s.db" % ch)
+    drains = max(1, int(os.environ.get("OUTBOUND_DRAINS", "3")))
+    pristine = os.path.join(work, "pristine.db")
+    if alone:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(db + suffix):
-                shutil.copyfile(db + suffix, copies[ch] + suffix)
+                shutil.copyfile(db + suffix, pristine + suffix)
+
+    def fresh_copy(name):
+        """A copy of the database as `send` left it, for one drain."""
+        path = os.path.join(work, name)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+            if os.path.exists(pristine + suffix):
+                shutil.copyfile(pristine + suffix, path + suffix)
+        return path
 
     def drain(title, db, sms_on, email_on):
         """Runs the daemon on db until every delivery of the enabled
@@ -376,16 +388,31 @@ timeout = 10s
         return rates
 
     both = drain("drain 1, both channels at once (they share the two cores):", db, True, True)
-    sms = drain("drain 2, SMS alone (the same announcement from a copy of the database;"
-                " [smtp] enabled = false):", copies["sms"], True, False) if alone else {}
-    email = drain("drain 3, e-mail alone (the same announcement from a copy of the database;"
-                  " [sms] enabled = false):", copies["email"], False, True) if alone else {}
+    # Each channel alone, OUTBOUND_DRAINS times (default 3), alternating, every
+    # drain from a fresh copy: this machine's speed moves by up to a quarter from
+    # one run to the next, so one drain is one sample; the summary gives the median.
+    sms, email = [], []
+    for i in range(drains if alone else 0):
+        sms.append(drain("drain %d, SMS alone (the same announcement from a copy of the"
+                         " database; [smtp] enabled = false):" % (2 + 2 * i),
+                         fresh_copy("alone-sms.db"), True, False))
+        email.append(drain("drain %d, e-mail alone (the same announcement from a copy of the"
+                           " database; [sms] enabled = false):" % (3 + 2 * i),
+                           fresh_copy("alone-email.db"), False, True))
 
     def fig(d, ch):
         return "%.0f/s" % d[ch] if ch in d else "-"
+
+    def median(runs, ch):
+        v = sorted(r[ch] for r in runs if ch in r)
+        if not v:
+            return "-"
+        return "%.0f/s (median of %d: %s)" % (v[len(v) // 2], len(v),
+                                              " / ".join("%.0f" % r[ch] for r in runs
+                                                         if ch in r))
     print("summary: SMS %s together, %s alone (target >= 16000/s); e-mail %s together, %s"
-          " alone (target >= 2000/s)" % (fig(both, "sms"), fig(sms, "sms"),
-                                         fig(both, "email"), fig(email, "email")))
+          " alone (target >= 2000/s)" % (fig(both, "sms"), median(sms, "sms"),
+                                         fig(both, "email"), median(email, "email")))
 finally:
     stop_all()
 PY
