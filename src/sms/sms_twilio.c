@@ -195,14 +195,10 @@ void bp__sms_classify(int curl_code, long status, const char *body, size_t len,
             r->cls = BP_SEND_TRANSIENT;
             r->retry_after_ms = bp__sms_retry_after_ms(retry_after, now_ms);
         } else if (sender_error(code)) {
-            char detail[sizeof r->error_detail + 24];
+            char text[sizeof r->error_detail];   /* the code first, then Twilio's words */
             r->cls = BP_SEND_TRANSIENT;
-            snprintf(detail, sizeof detail, "%ld %s", code, r->error_detail);
-            size_t n = strlen(detail);   /* the code first; the text cut to fit */
-            if (n >= sizeof r->error_detail)
-                n = sizeof r->error_detail - 1;
-            memcpy(r->error_detail, detail, n);
-            r->error_detail[n] = '\0';
+            snprintf(text, sizeof text, "%ld %.200s", code, rp.has_message ? rp.message : "");
+            set_detail(r, text);
             snprintf(r->error_code, sizeof r->error_code, "sender_refused");
         } else {
             r->cls = BP_SEND_PERMANENT;

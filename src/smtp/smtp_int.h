@@ -42,7 +42,6 @@ struct bp_smtp {
     struct smtp_list q;           /* waiting for a worker */
     struct smtp_list done;        /* results for the loop */
     bool closing;
-    bool refusal_logged;          /* config_refused (smtp_worker.c) said it */
     unsigned workers_left;        /* threads not yet exited */
     uv_thread_t *threads;
     unsigned nthreads;

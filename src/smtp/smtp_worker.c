@@ -16,6 +16,7 @@
  * Workers never touch loop objects other than uv_async_send.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,19 +165,16 @@ static void hand_over(struct bp_smtp *s, struct slot *sl, size_t n, bool answere
 
 /* A refusal that is the school's configuration (the relay refused the
  * password or the sender address): every e-mail waits for an admin, so it
- * is said once, at error level, with the relay's words (scrubbed). */
-static void config_refused(struct bp_smtp *s, const struct bp_send_result *r)
-{
-    bool first;
+ * is said once per run (as the SMS sender's, sms_req.c), at error level,
+ * with the relay's words (scrubbed). */
+static atomic_bool refusal_said;
 
+static void config_refused(const struct bp_send_result *r)
+{
     if (r->cls != BP_SEND_TRANSIENT || (strcmp(r->error_code, "auth") != 0 &&
                                         strcmp(r->error_code, "sender_refused") != 0))
         return;
-    uv_mutex_lock(&s->mu);
-    first = !s->refusal_logged;
-    s->refusal_logged = true;
-    uv_mutex_unlock(&s->mu);
-    if (first)
+    if (!atomic_exchange(&refusal_said, true))
         bp_log_error("smtp", "relay_refused", "code=%s detail=\"%s\" hint=\"%s\"",
                      r->error_code, r->error_detail,
                      strcmp(r->error_code, "auth") == 0
@@ -186,8 +184,8 @@ static void config_refused(struct bp_smtp *s, const struct bp_send_result *r)
 }
 
 /* The result of a slot from libesmtp's statuses of its message. */
-static void classify_slot(struct bp_smtp *s, struct slot *sl, int eno, const char *etext,
-                          bool auth_failed, const struct bp__smtp_tls_watch *tw)
+static void classify_slot(struct slot *sl, int eno, const char *etext, bool auth_failed,
+                          const struct bp__smtp_tls_watch *tw)
 {
     struct bp__smtp_reply mail, rcpt, data;
     reply_of(sl->msg ? smtp_reverse_path_status(sl->msg) : NULL, &mail);
@@ -207,7 +205,7 @@ static void classify_slot(struct bp_smtp *s, struct slot *sl, int eno, const cha
         snprintf(sl->j->res.error_code, sizeof sl->j->res.error_code, "auth");
     } else if (tw != NULL && (tw->refused || tw->not_offered) && mail.code == 0)
         tls_failed(tw, &sl->j->res);
-    config_refused(s, &sl->j->res);
+    config_refused(&sl->j->res);
 }
 
 /* libesmtp's events: a message answered after its text has its result
@@ -222,7 +220,7 @@ static void on_event(smtp_session_t ss, int event, void *arg, ...)
     if (event == SMTP_EV_MESSAGESENT) {
         struct slot *sl = smtp_message_get_application_data(va_arg(ap, smtp_message_t));
         if (sl != NULL && !sl->answered) {
-            classify_slot(ctx->s, sl, 0, "", false, NULL);
+            classify_slot(sl, 0, "", false, NULL);
             sl->answered = true;
             if (++ctx->answered >= HAND_OVER_EVERY) {
                 hand_over(ctx->s, ctx->sl, ctx->n, true);
@@ -274,8 +272,7 @@ static void send_batch(struct bp_smtp *s, struct slot *sl, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (sl[i].answered || (!sl[i].text && ss))
             continue;                     /* result known, or bad_message */
-        classify_slot(s, &sl[i], ss ? eno : -1, ss ? etext : "no session", auth_failed,
-                      &ctx.tw);
+        classify_slot(&sl[i], ss ? eno : -1, ss ? etext : "no session", auth_failed, &ctx.tw);
     }
     if (ss)
         smtp_destroy_session(ss);         /* statuses were read above */
